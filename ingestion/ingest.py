@@ -1,0 +1,138 @@
+"""Ingest a landing zone (EVENTS.md) into the warehouse's raw store, one transaction per file.
+
+Entry point: `ingest_landing(landing, warehouse, progress)`, called by `kinerja.batch.ingest_step`.
+Files are read in the order of their path relative to the landing directory; a file whose
+(path, sha256) is already in `ingest.ledger` is skipped, so reruns change nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from ingestion.scan import LandingEntry, scan_landing
+from ingestion.reader import FileRejected, parse, read_bytes
+from ingestion.schema import INGEST_DDL
+from ingestion.store import FileOutcome, write_file, write_ledger, write_rejected_file
+
+COUNT_KEYS = ("files_seen", "files_new", "files_skipped", "files_rejected", "files_unknown_feed",
+              "files_ignored", "rows_read", "rows_accepted", "rows_duplicate", "rows_quarantined")
+
+# DuckDB errors that mean "this file's data cannot be converted", not "the warehouse is broken".
+_DATA_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException,
+                duckdb.InvalidInputException, duckdb.NotImplementedException)
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if missing) the warehouse with the ingest tables in place."""
+    warehouse = Path(warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse))
+    con.execute("set TimeZone = 'UTC'")  # tz-aware landing timestamps are stored as UTC
+    for ddl in INGEST_DDL:
+        con.execute(ddl)
+    return con
+
+
+def ingest_landing(landing: Path, warehouse: Path,
+                   progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    say = progress or _quiet
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise FileNotFoundError(f"landing directory {landing} does not exist; pass --landing DIR")
+    scan = scan_landing(landing)
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    counts["files_seen"] = len(scan.entries)
+    counts["files_unknown_feed"] = len(scan.unknown_feed)
+    counts["files_ignored"] = len(scan.ignored)
+    for rel in scan.unknown_feed:
+        say(f"not read: {rel} is outside the feed folders (contract_events, realisations, units)")
+    for rel in scan.ignored:
+        say(f"not read: {rel} is not a .parquet file")
+
+    ingested_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    con = connect(warehouse)
+    try:
+        known = set(con.execute("select file, sha256 from ingest.ledger").fetchall())
+        last_sha = dict(con.execute(
+            "select file, arg_max(sha256, ingested_at) from ingest.ledger group by file"
+        ).fetchall())
+        for entry in scan.entries:
+            outcome = _ingest_entry(con, entry, known, last_sha, ingested_at, say)
+            if outcome is None:
+                counts["files_skipped"] += 1
+                continue
+            known.add((outcome.file, outcome.sha256))
+            counts["files_new"] += 1
+            counts["files_rejected"] += outcome.status == "rejected"
+            for key in ("rows_read", "rows_accepted", "rows_duplicate", "rows_quarantined"):
+                counts[key] += getattr(outcome, key)
+    finally:
+        con.close()
+    if counts["files_skipped"]:
+        say(f"skipped {counts['files_skipped']} files already ingested (same path and sha256)")
+    return counts
+
+
+def _ingest_entry(con, entry: LandingEntry, known: set, last_sha: dict, ingested_at,
+                  say) -> FileOutcome | None:
+    """Ingest one landing entry in its own transaction; None when it was already ingested."""
+    data, parsed, rejected = None, None, None
+    if entry.refused:
+        rejected = FileRejected(entry.refused)
+    else:
+        try:
+            data = read_bytes(entry.path)
+        except FileRejected as exc:
+            rejected = exc
+        except OSError as exc:  # e.g. swapped for a symlink since the scan (ELOOP), no permission
+            rejected = FileRejected(f"unreadable_file: {exc.strerror or exc}; make it a regular "
+                                    "readable file")
+    # A refused entry is identified by its reason, so the same refusal is recorded once.
+    sha = hashlib.sha256(data if data is not None else rejected.reason.encode()).hexdigest()
+    if (entry.rel, sha) in known:
+        return None
+    if entry.rel in last_sha:
+        say(f"warning: {entry.rel} changed since it was ingested (landing files are immutable; "
+            "publish corrections as new files); ingesting the new content")
+    if data is not None:
+        try:
+            parsed, rejected = parse(data, entry.feed), None
+        except FileRejected as exc:
+            parsed, rejected = None, exc
+    con.execute("begin transaction")
+    try:
+        if parsed is not None:
+            try:
+                outcome = write_file(con, entry.feed, entry.rel, parsed, ingested_at)
+                write_ledger(con, outcome, ingested_at)
+            except _DATA_ERRORS as exc:
+                con.execute("rollback")
+                con.execute("begin transaction")
+                rejected = FileRejected(
+                    f"unprocessable_file: the values cannot be converted "
+                    f"({' '.join(str(exc).split())[:200]}); re-export the file", parsed.rows_read)
+        if rejected is not None:
+            outcome = write_rejected_file(con, entry.feed, entry.rel, sha, rejected.rows_read,
+                                          rejected.reason, ingested_at)
+        con.execute("commit")
+    except BaseException:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass  # the connection is gone; DuckDB discards the open transaction itself
+        raise
+    if outcome.status == "rejected":
+        say(f"{entry.feed} {entry.rel}: rejected ({outcome.reason}); "
+            f"{outcome.rows_read} rows quarantined")
+    else:
+        say(f"{entry.feed} {entry.rel}: accepted {outcome.rows_accepted}, duplicate "
+            f"{outcome.rows_duplicate}, quarantined {outcome.rows_quarantined}")
+    return outcome
