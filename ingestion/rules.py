@@ -65,7 +65,10 @@ def typed(expr: str, fam: str | None, target: str) -> str:
     if target == "integer":
         if fam in ("float", "decimal"):  # 2026.0 is a year, 2026.5 is not
             return f"case when {expr} = trunc({expr}) then try_cast({expr} as integer) end"
-        return f"try_cast({expr} as integer)"  # strings, and int64 that may overflow
+        if fam == "string":  # try_cast would round '2026.5' to 2027: only whole numbers pass
+            return (f"case when regexp_full_match(trim({expr}), '[+-]?[0-9]+') "
+                    f"then try_cast(trim({expr}) as integer) end")
+        return f"try_cast({expr} as integer)"  # int64 that may overflow int32
     if fam == "string" or fam == "decimal":
         return f"try_cast({expr} as {target})"
     return f"cast({expr} as {target})"  # integer/float to double, boolean to boolean

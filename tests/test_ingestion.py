@@ -210,14 +210,16 @@ def test_castable_types_are_cast_per_row(landing, wh):
         signed_event("EV-1", year="2026", recorded_at=None),
         signed_event("EV-2", year="twenty", recorded_at=None),
         signed_event("EV-3", year="2026", recorded_at=None),
+        signed_event("EV-4", year="2026.5", recorded_at=None),  # never rounded to 2027
     ], types={"year": pa.string(), "recorded_at": pa.string()})
-    recorded = pa.array(["2026-01-15T09:00:00+07:00", "2026-01-15", "15/01/2026"])
+    recorded = pa.array(["2026-01-15T09:00:00+07:00", "2026-01-15", "15/01/2026", "2026-01-15"])
     table = table.set_column(table.schema.get_field_index("recorded_at"), "recorded_at", recorded)
     write_table(landing, "contract_events", table)
     ingest(landing, wh)
     assert [(q[1], q[3]) for q in quarantine(wh)] == [
         (1, "invalid_value: year 'twenty' is not a valid integer"),
         (2, "invalid_value: recorded_at '15/01/2026' is not a valid timestamp"),
+        (3, "invalid_value: year '2026.5' is not a valid integer"),
     ]
     # the +07:00 timestamp is stored as its UTC instant
     assert rows(wh, "select year, recorded_at from raw.contract_events") == [
