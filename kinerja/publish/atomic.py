@@ -1,0 +1,129 @@
+"""Atomic replacement of the publication directory.
+
+A new night is written into a sibling temp dir (`.<name>.tmp-<pid>-<rand>`, same file system so a
+rename is possible), fsynced, marked complete with MANIFEST, and only then swapped with the live
+directory. A reader therefore sees either the previous night or the new one, never a mix.
+
+The swap is one `renameat2(RENAME_EXCHANGE)` system call on Linux: both directories exist at every
+instant and the live path always names a complete publication. Where that call is unavailable
+(other OS, a file system without it) the fallback is two renames (live -> `.<name>.old-*`, new ->
+live); a crash between them leaves no live directory for a moment, and the next run restores it
+from the newest complete sibling. A publish that fails or is killed before the swap leaves the
+live directory untouched; its temp dir is removed by the next run (`clean_stale`).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import secrets
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+MANIFEST = "MANIFEST.json"  # written last: its presence marks a complete publication
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _siblings(live: Path, kind: str) -> list[Path]:
+    return sorted(live.parent.glob(f".{live.name}.{kind}-*"))
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every file, then every directory bottom-up, so the rename publishes durable data."""
+    for dirpath, _dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2). False when the platform cannot."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def clean_stale(live: Path) -> list[Path]:
+    """Remove what earlier killed runs left; restore the live dir if a fallback swap was cut.
+
+    Callers hold the warehouse's writer lock, so no other publish is running concurrently.
+    """
+    removed = []
+    if not live.exists():
+        complete = [p for p in _siblings(live, "tmp") + _siblings(live, "old")
+                    if (p / MANIFEST).is_file()]
+        if complete:  # the newest complete one becomes live again
+            newest = max(complete, key=lambda p: (p / MANIFEST).stat().st_mtime)
+            os.rename(newest, live)
+    for path in _siblings(live, "tmp") + _siblings(live, "old"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def write_manifest(tmp: Path, info: dict) -> None:
+    files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+    sizes = sum((tmp / f).stat().st_size for f in files)
+    body = dict(info, files=len(files), bytes=sizes)
+    (tmp / MANIFEST).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+def swap_in(tmp: Path, live: Path) -> None:
+    """Make the complete `tmp` the live publication and delete the previous one."""
+    if not (tmp / MANIFEST).is_file():
+        raise RuntimeError(f"{tmp} has no {MANIFEST}; refusing to publish an incomplete directory")
+    fsync_tree(tmp)
+    if live.exists() and _exchange(tmp, live):
+        old = tmp  # after the exchange, tmp's path holds the previous night
+    else:
+        old = None
+        if live.exists():
+            old = live.with_name(f".{live.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+            os.rename(live, old)
+        os.rename(tmp, live)
+    _fsync_dir(live.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staging_dir(live: Path):
+    """A fresh sibling temp dir for the new publication; removed again if the block fails."""
+    live = Path(live)
+    live.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(live)
+    tmp = live.with_name(f".{live.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

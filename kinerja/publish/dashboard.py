@@ -1,0 +1,263 @@
+"""The offline dashboard: index.html + assets/ + data/tree.js + data/unit/<unit>.js.
+
+Opened from disk (file://) with no server, so data cannot be fetch()ed (Chromium blocks fetch on
+file://). Every data file is a JSONP-style script instead: `window.KINERJA.tree({...})` for the
+small unit tree loaded at start, and `window.KINERJA.load(unit_id, {...})` per unit, appended as a
+<script> tag only when the reader opens that unit. At ministry scale (80,000 KKs, ~7 M
+achievement rows) the start page therefore loads only the tree (units and unit NKO per period).
+
+The JSON is built inside DuckDB (json_object / list aggregates), one unit per row, in hash batches
+so memory stays bounded; Python only writes the strings to files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from kinerja.publish.masking import nip_sql
+from kinerja.publish.source import PERIODS, create_units_view, latest_period, require_marts
+
+STATIC_DIR = Path(__file__).with_name("static")
+ACH_ROWS_PER_BATCH = 1_000_000  # achievement rows per unit batch (bounds DuckDB's result size)
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def unit_file_key(unit_id: str) -> str:
+    """A file-system-safe, collision-free name for a unit's data file."""
+    safe = _SAFE.sub("_", unit_id)[:80]
+    if safe != unit_id or safe.lower() in {"con", "nul", "prn", "aux"}:
+        safe += "-" + hashlib.sha1(unit_id.encode()).hexdigest()[:8]
+    return safe
+
+
+def _periods_list_sql(expr_by_period: str) -> str:
+    """[expr for Q1, ..., expr for Y] as a DuckDB list, from a `{p}`-templated expression."""
+    return "[" + ", ".join(expr_by_period.format(p=p) for p in PERIODS) + "]"
+
+
+def _setup(con, as_of: date | None) -> None:
+    require_marts(con, "nko", "iku_achievement", "contract_lines", "cascading_edges",
+                  "audit_findings")
+    create_units_view(con, as_of)
+    # Units that KKs name but the unit feed does not know: shown as extra roots, never dropped.
+    con.execute("""
+        insert into pub_units
+        select distinct unit_id, null, unit_id || ' (unit tidak dikenal)', null, false
+        from marts.nko where unit_id not in (select unit_id from pub_units)
+    """)
+    # The KK heading a unit per period. After a komplemen both the predecessor's and the
+    # successor's KK are is_unit_head; each has rows only for its own periods, and where both
+    # have one the successor (a contract in marts.komplemen_targets) wins.
+    has_komplemen = bool(con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema='marts' and table_name='komplemen_targets'").fetchone()[0])
+    successors = ("select distinct contract_id from marts.komplemen_targets" if has_komplemen
+                  else "select null::varchar as contract_id where false")
+    con.execute(f"""
+        create or replace temp table pub_unit_nko as
+        select unit_id, period,
+               arg_max(contract_id, (contract_id in ({successors}))::int * 2 - (nko is null)::int) as contract_id,
+               arg_max(nko, (contract_id in ({successors}))::int * 2 - (nko is null)::int) as nko,
+               arg_max(grade, (contract_id in ({successors}))::int * 2 - (nko is null)::int) as grade
+        from marts.nko where is_unit_head
+        group by unit_id, period
+    """)
+    con.execute("""
+        create or replace temp table pub_kk_unit as
+        select contract_id, any_value(unit_id) as unit_id from marts.nko group by contract_id
+    """)
+    con.execute("""
+        create or replace temp table pub_findings as
+        select f.*, k.unit_id from marts.audit_findings f join pub_kk_unit k using (contract_id)
+    """)
+
+
+def _tree(con, meta: dict) -> dict:
+    rows = con.execute(f"""
+        with kk as (select unit_id, count(distinct contract_id) as n from marts.nko group by unit_id),
+        fi as (select unit_id, count(*) filter (where severity = 'error') as e,
+                      count(*) filter (where severity <> 'error') as w
+               from pub_findings group by unit_id),
+        un as (select unit_id,
+                      {_periods_list_sql("round(max(nko) filter (where period = '{p}'), 6)")} as v,
+                      {_periods_list_sql("max(grade) filter (where period = '{p}')")} as g,
+                      {_periods_list_sql("max(contract_id) filter (where period = '{p}')")} as h
+               from pub_unit_nko group by unit_id)
+        select u.unit_id, u.parent_unit_id, u.unit_name, u.unit_level, u.closed,
+               coalesce(kk.n, 0), coalesce(fi.e, 0), coalesce(fi.w, 0), un.v, un.g, un.h
+        from pub_units u left join kk using (unit_id) left join fi using (unit_id)
+        left join un using (unit_id)
+        order by u.unit_level nulls last, u.unit_name, u.unit_id
+    """).fetchall()
+    units = []
+    for uid, parent, name, level, closed, n_kk, n_err, n_warn, v, g, h in rows:
+        units.append({"id": uid, "p": parent, "n": name, "l": level, "x": bool(closed),
+                      "f": unit_file_key(uid) if n_kk else None, "k": n_kk, "e": n_err, "w": n_warn,
+                      "v": v or [None] * len(PERIODS), "g": g or [None] * len(PERIODS),
+                      "h": h or [None] * len(PERIODS)})
+    return {"meta": meta, "periods": list(PERIODS), "units": units}
+
+
+def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
+    """One row per unit: (unit_id, JSON of its KKs with lines, achievements, cascading, findings)."""
+    return f"""
+    with kk_units as (
+        select unit_id from pub_kk_unit group by unit_id
+        having hash(unit_id) % {batches} = $batch
+    ),
+    ach as (
+        select a.contract_id, a.iku_code,
+               json_group_object(a.period, json_array(round(a.target, 6), round(a.realisation, 6),
+                                                       round(a.ici, 6), a.colour)) as per,
+               any_value(a.iku_name) as iku_name, any_value(a.perspective) as perspective,
+               any_value(a.polarity) as polarity, any_value(a.consolidation) as consolidation,
+               any_value(a.weight) filter (where a.weight is not null) as weight
+        from marts.iku_achievement a
+        join pub_kk_unit k using (contract_id)
+        where k.unit_id in (select unit_id from kk_units)
+        group by a.contract_id, a.iku_code
+    ),
+    cl as (
+        select l.* from marts.contract_lines l join pub_kk_unit k using (contract_id)
+        where k.unit_id in (select unit_id from kk_units)
+    ),
+    up as (  -- the parent IKU each line carries (cascading edges, child side)
+        select child_contract_id as contract_id, child_iku_code as iku_code,
+               list(json_array(parent_contract_id, parent_iku_code, parent_unit_id, cascade_type)
+                    order by parent_contract_id) as parents
+        from marts.cascading_edges group by all
+    ),
+    down as (  -- the child IKUs that carry each line
+        select parent_contract_id as contract_id, parent_iku_code as iku_code,
+               list(json_array(child_contract_id, child_iku_code, child_unit_id, cascade_type)
+                    order by child_unit_id, child_contract_id, child_iku_code) as children
+        from marts.cascading_edges group by all
+    ),
+    lines as (
+        select coalesce(ach.contract_id, cl.contract_id) as contract_id,
+               coalesce(ach.iku_code, cl.iku_code) as iku_code,
+               json_object(
+                   'c', coalesce(ach.iku_code, cl.iku_code),
+                   'n', coalesce(cl.iku_name, ach.iku_name),
+                   'ps', coalesce(cl.perspective, ach.perspective),
+                   'pol', coalesce(cl.polarity, ach.polarity),
+                   'cons', coalesce(cl.consolidation, ach.consolidation),
+                   'uom', cl.unit_of_measure,
+                   'w', round(coalesce(cl.weight, ach.weight), 6),
+                   'tq', [round(cl.target_q1, 6), round(cl.target_q2, 6), round(cl.target_q3, 6),
+                          round(cl.target_q4, 6)],
+                   'ty', round(cl.target_y, 6),
+                   'ct', cl.cascade_type,
+                   'v', cl.version,
+                   'a', coalesce(ach.per, '{{}}'::json),
+                   'up', coalesce(to_json(up.parents), '[]'::json),
+                   'down', coalesce(to_json(down.children), '[]'::json)) as j
+        from ach full join cl on cl.contract_id = ach.contract_id and cl.iku_code = ach.iku_code
+        left join up on up.contract_id = coalesce(ach.contract_id, cl.contract_id)
+                    and up.iku_code = coalesce(ach.iku_code, cl.iku_code)
+        left join down on down.contract_id = coalesce(ach.contract_id, cl.contract_id)
+                      and down.iku_code = coalesce(ach.iku_code, cl.iku_code)
+    ),
+    holders as (  -- the accountable holder per period (a Plt can differ from Q3 on)
+        select contract_id, json_group_object(period, {nip_sql('holder_nip', mask_nip)}) as hp
+        from (select distinct contract_id, period, holder_nip from marts.iku_achievement a
+              join pub_kk_unit k using (contract_id)
+              where k.unit_id in (select unit_id from kk_units))
+        group by contract_id
+    ),
+    kks as (
+        select n.unit_id, n.contract_id,
+               json_object(
+                   'id', n.contract_id,
+                   'pos', any_value(n.position_id),
+                   'head', bool_or(n.is_unit_head),
+                   'hp', coalesce(any_value(h.hp), '{{}}'::json),
+                   'v', {_periods_list_sql("round(max(n.nko) filter (where n.period = '{p}'), 6)")},
+                   'g', {_periods_list_sql("max(n.grade) filter (where n.period = '{p}')")},
+                   's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")}
+               ) as head_json,
+               bool_or(n.is_unit_head) as is_head
+        from marts.nko n left join holders h using (contract_id)
+        where n.unit_id in (select unit_id from kk_units)
+        group by n.unit_id, n.contract_id
+    ),
+    kk_full as (
+        select k.unit_id, k.contract_id, k.is_head,
+               json_merge_patch(k.head_json, json_object('lines',
+                   coalesce(to_json(list(l.j order by l.iku_code)
+                                    filter (where l.j is not null)), '[]'::json))) as j
+        from kks k left join lines l using (contract_id)
+        group by k.unit_id, k.contract_id, k.is_head, k.head_json
+    ),
+    fnd as (
+        select unit_id, list(json_object('id', finding_id, 'r', rule, 's', severity,
+                                         'kk', contract_id, 'i', iku_code, 'p', period,
+                                         'd', detail)
+                             order by severity, rule, contract_id, iku_code, period) as f
+        from pub_findings where unit_id in (select unit_id from kk_units)
+        group by unit_id
+    )
+    select k.unit_id,
+           json_object('kks', to_json(list(k.j order by k.is_head desc, k.contract_id)),
+                       'findings', coalesce(to_json(any_value(fnd.f)), '[]'::json)) as payload
+    from kk_full k left join fnd using (unit_id)
+    group by k.unit_id
+    """
+
+
+def write_unit_files(con, data_dir: Path, mask_nip: bool) -> int:
+    """data/unit/<key>.js per unit that has KKs; returns the number of files."""
+    unit_dir = data_dir / "unit"
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    total = con.execute("select count(*) from marts.iku_achievement").fetchone()[0]
+    batches = max(1, -(-total // ACH_ROWS_PER_BATCH))
+    sql = _unit_payload_sql(mask_nip, batches)
+    written = 0
+    for batch in range(batches):
+        cur = con.execute(sql, {"batch": batch})
+        while rows := cur.fetchmany(200):
+            for unit_id, payload in rows:
+                text = f"window.KINERJA.load({json.dumps(unit_id)}, {payload});\n"
+                (unit_dir / f"{unit_file_key(unit_id)}.js").write_text(text, encoding="utf-8")
+                written += 1
+    return written
+
+
+def _meta(con, as_of: date | None, check_report, mask_nip: bool, data_docs: str | None) -> dict:
+    verdict = getattr(check_report, "verdict", None) if check_report is not None else None
+    warnings = list(getattr(check_report, "warnings", None) or [])
+    year = con.execute("select max(year) from marts.nko").fetchone()[0]
+    return {
+        "as_of": as_of.isoformat() if as_of else None,
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "year": year,
+        "verdict": verdict or "unknown",
+        "warnings": [str(w) for w in warnings[:50]],
+        "n_warnings": len(warnings),
+        "data_docs": data_docs,
+        "masked": mask_nip,
+        "default_period": latest_period(con),
+    }
+
+
+def write_dashboard(con, out_dir: Path, as_of: date | None, check_report, mask_nip: bool = True,
+                    data_docs: str | None = "data-docs/index.html") -> list[Path]:
+    """Write the dashboard into out_dir; returns [index.html, data/tree.js]."""
+    _setup(con, as_of)
+    data_dir = out_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tree = _tree(con, _meta(con, as_of, check_report, mask_nip, data_docs))
+    (data_dir / "tree.js").write_text(
+        "window.KINERJA.tree(" + json.dumps(tree, separators=(",", ":"), ensure_ascii=False) + ");\n",
+        encoding="utf-8")
+    write_unit_files(con, data_dir, mask_nip)
+    assets = out_dir / "assets"
+    assets.mkdir(exist_ok=True)
+    for name in ("app.js", "style.css"):
+        shutil.copyfile(STATIC_DIR / name, assets / name)
+    shutil.copyfile(STATIC_DIR / "index.html", out_dir / "index.html")
+    return [out_dir / "index.html", data_dir / "tree.js"]

@@ -1,0 +1,217 @@
+"""The nightly IKU recap: one row per (unit, KK, IKU, period), as CSV, XLSX and a terminal table.
+
+Rows come from `marts.iku_achievement` joined to the KK's `marts.nko` for the same period and to
+the unit tree at the as-of date. One SQL query (`recap_sql`) defines the rows for every format, so
+the CSV, the workbook and `kinerja recap` can never disagree. The holder's NIP is masked in SQL
+with the rule of `masking.py`.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from kinerja.publish.masking import nip_sql
+from kinerja.publish.source import (LEVEL_NAMES, PERIOD_ORDER_SQL, PERIODS, connect,
+                                    create_units_view, latest_period, require_marts)
+
+COLUMNS = ("year", "unit_level", "unit_id", "unit_name", "position_id", "contract_id",
+           "is_unit_head", "holder_nip", "iku_code", "iku_name", "perspective", "weight", "period",
+           "target", "realisation", "ici", "colour", "kk_nko", "kk_grade")
+NUMERIC = {"weight", "target", "realisation", "ici", "kk_nko"}
+
+# Excel's sheet limit is 1,048,576 rows; a level bigger than that continues on "<name> (2)".
+XLSX_MAX_DATA_ROWS = 1_048_575
+FETCH_ROWS = 20_000
+
+
+def recap_sql(mask_nip: bool = True, where: str = "") -> str:
+    """The recap rows (needs the temp table `pub_units` of `source.create_units_view`)."""
+    return f"""
+        select a.year, u.unit_level, a.unit_id, u.unit_name, a.position_id, a.contract_id,
+               coalesce(n.is_unit_head, false) as is_unit_head,
+               {nip_sql('a.holder_nip', mask_nip)} as holder_nip,
+               a.iku_code, a.iku_name, a.perspective, a.weight, a.period,
+               a.target, a.realisation, a.ici, a.colour,
+               n.nko as kk_nko, n.grade as kk_grade
+        from marts.iku_achievement a
+        left join marts.nko n on n.contract_id = a.contract_id and n.period = a.period
+        left join pub_units u on u.unit_id = a.unit_id
+        {where}
+        order by u.unit_level nulls last, a.unit_id, coalesce(n.is_unit_head, false) desc,
+                 a.contract_id, a.iku_code, {PERIOD_ORDER_SQL.format(col='a.period')}
+    """
+
+
+def _prepare(con, as_of: date | None) -> None:
+    require_marts(con, "iku_achievement", "nko")
+    create_units_view(con, as_of)
+
+
+def write_csv(con, path: Path, mask_nip: bool = True) -> Path:
+    """All recap rows in one CSV (DuckDB COPY streams it; no frame in Python memory)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = str(path).replace("'", "''")
+    con.execute(f"copy ({recap_sql(mask_nip)}) to '{target}' (header, delimiter ',')")
+    return path
+
+
+def _sheet_title(level: int | None, part: int) -> str:
+    base = f"L{level} {LEVEL_NAMES.get(level, '')}".strip() if level is not None else "Unit lain"
+    base = base.replace("/", "-")[:26]  # Excel: <= 31 chars, no '/'
+    return base if part == 1 else f"{base} ({part})"
+
+
+def write_xlsx(con, path: Path, mask_nip: bool = True) -> Path:
+    """One sheet per unit level, streamed with openpyxl's write-only mode (constant memory)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook(write_only=True)
+    header_font = Font(bold=True, color="FFFFFF")
+    header_fill = PatternFill("solid", fgColor="1F3A5F")
+    numeric_idx = [i for i, c in enumerate(COLUMNS) if c in NUMERIC]
+    levels = [r[0] for r in con.execute(
+        "select distinct u.unit_level from marts.iku_achievement a "
+        "left join pub_units u on u.unit_id = a.unit_id order by 1 nulls last").fetchall()]
+
+    def new_sheet(level, part):
+        ws = wb.create_sheet(_sheet_title(level, part))
+        ws.freeze_panes = "A2"
+        header = []
+        for name in COLUMNS:
+            cell = WriteOnlyCell(ws, value=name)
+            cell.font, cell.fill = header_font, header_fill
+            header.append(cell)
+        ws.append(header)
+        return ws
+
+    for level in levels:
+        cond = "where u.unit_level is null" if level is None else f"where u.unit_level = {int(level)}"
+        cur = con.execute(recap_sql(mask_nip, cond))
+        part, ws, rows_in_sheet = 1, new_sheet(level, 1), 0
+        while batch := cur.fetchmany(FETCH_ROWS):
+            for row in batch:
+                if rows_in_sheet == XLSX_MAX_DATA_ROWS:
+                    part, rows_in_sheet = part + 1, 0
+                    ws = new_sheet(level, part)
+                values = list(row)
+                for i in numeric_idx:  # Excel cells hold doubles; keep the marts' values as is
+                    if values[i] is not None:
+                        values[i] = float(values[i])
+                ws.append(values)
+                rows_in_sheet += 1
+    if not levels:
+        new_sheet(None, 1)
+    wb.save(str(path))
+    return path
+
+
+def write_recap(con, out_dir: Path, as_of: date | None, mask_nip: bool = True) -> list[Path]:
+    _prepare(con, as_of)
+    return [write_csv(con, out_dir / "iku_recap.csv", mask_nip),
+            write_xlsx(con, out_dir / "iku_recap.xlsx", mask_nip)]
+
+
+# ---------------------------------------------------------------- terminal table (kinerja recap)
+
+def _fmt(value, width: int = 0, numeric: bool = False) -> str:
+    if value is None:
+        text = "-"
+    elif numeric:
+        text = f"{value:,.2f}"
+    elif isinstance(value, bool):
+        text = "head" if value else ""
+    else:
+        text = str(value)
+    return text.rjust(width) if numeric else text.ljust(width)
+
+
+TERMINAL_COLUMNS = (  # (recap column, heading, max width)
+    ("unit_id", "unit", 14), ("unit_level", "lvl", 3), ("position_id", "position", 16),
+    ("is_unit_head", "", 4), ("holder_nip", "holder_nip", 18), ("iku_code", "iku", 12),
+    ("iku_name", "iku_name", 36), ("target", "target", 12), ("realisation", "realisasi", 12),
+    ("ici", "ICI", 7), ("colour", "colour", 6), ("kk_nko", "NKO", 7), ("kk_grade", "grade", 11),
+)
+
+
+def print_recap(warehouse, unit: str | None = None, period: str | None = None,
+                as_of: date | None = None, mask_nip: bool = True, out: TextIO | None = None) -> int:
+    """Print the recap of one period (default: the latest with realisations) as an aligned table.
+
+    `unit` keeps the KKs of that unit only. Returns the number of rows printed. Unknown unit or
+    period raise `BatchFailed`, which the CLI turns into a one-line message and exit status 1.
+    """
+    from kinerja.batch import BatchFailed
+    from kinerja.publish.source import WarehouseMissing
+
+    out = out or sys.stdout
+    if period is not None:
+        period = period.upper()
+        if period not in PERIODS:
+            raise BatchFailed(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    try:
+        with connect(warehouse) as con:
+            _prepare(con, as_of)
+            if unit is not None:
+                found = con.execute(
+                    "select unit_name, unit_level from pub_units where unit_id = ?", [unit]).fetchone()
+                has_kk = con.execute("select count(*) from marts.iku_achievement where unit_id = ?",
+                                     [unit]).fetchone()[0]
+                if found is None and not has_kk:
+                    raise BatchFailed(f"unknown unit {unit!r}")
+            chosen = period or latest_period(con, unit)
+            if chosen is None:
+                print("no IKU achievements in the warehouse yet", file=out)
+                return 0
+            conds = ["a.period = ?"] + (["a.unit_id = ?"] if unit else [])
+            params = [chosen] + ([unit] if unit else [])
+            return _print_table(con, "where " + " and ".join(conds), params, chosen, unit,
+                                mask_nip, out)
+    except WarehouseMissing as exc:
+        raise BatchFailed(str(exc)) from exc
+
+
+def _print_table(con, where: str, params: list, period: str, unit: str | None, mask_nip: bool,
+                 out: TextIO) -> int:
+    sql = recap_sql(mask_nip, where)
+    names = [c for c, _, _ in TERMINAL_COLUMNS]
+    # Column widths from the data (one aggregate pass), capped, so rows stream without buffering.
+    lengths = con.execute(
+        "select " + ", ".join(
+            f"max(length(coalesce(cast({c} as varchar), '-')))" if c not in NUMERIC
+            else f"max(abs({c}))"
+            for c in names) + f", count(*), count(distinct contract_id) from ({sql})", params
+    ).fetchone()
+    n_rows, n_kk = lengths[-2], lengths[-1]
+    widths = []
+    for i, (c, h, cap) in enumerate(TERMINAL_COLUMNS):
+        longest = len(f"{-lengths[i]:,.2f}") if c in NUMERIC and lengths[i] is not None else lengths[i]
+        widths.append(max(len(h), min(cap, longest or 1)))
+    if unit:
+        head = con.execute("select unit_name, unit_level from pub_units where unit_id = ?",
+                           [unit]).fetchone()
+        title = f"IKU recap {period} — unit {unit}" + (
+            f" {head[0]} ({LEVEL_NAMES.get(head[1], head[1])})" if head else "")
+    else:
+        title = f"IKU recap {period} — all units"
+    print(title, file=out)
+    print(f"{n_rows} IKU rows in {n_kk} KKs; NIPs {'masked' if mask_nip else 'in clear'}", file=out)
+    if not n_rows:
+        return 0
+    print("  ".join(h.rjust(w) if c in NUMERIC else h.ljust(w)
+                    for (c, h, _), w in zip(TERMINAL_COLUMNS, widths)).rstrip(), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    idx = [COLUMNS.index(c) for c in names]
+    cur = con.execute(sql, params)
+    while batch := cur.fetchmany(FETCH_ROWS):
+        for row in batch:
+            cells = []
+            for (c, _, _), w, i in zip(TERMINAL_COLUMNS, widths, idx):
+                text = _fmt(row[i], w, c in NUMERIC)
+                cells.append(text if len(text) <= w else text[: w - 1] + "…")
+            print("  ".join(cells).rstrip(), file=out)
+    return n_rows
