@@ -1,8 +1,15 @@
-"""Build the dbt project against one warehouse file, in process (dbt's Python entry point)."""
+"""Build the dbt project against one warehouse file.
+
+dbt runs in a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
+process, which would lock the warehouse against the later steps (checks, publication) and
+against a read-only reader in the same process. A child also dies cleanly with the batch.
+"""
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -37,27 +44,50 @@ def dbt_env(warehouse: Path) -> dict[str, str]:
     return {"KINERJA_WAREHOUSE": str(warehouse.resolve())}
 
 
+def _die_with_parent() -> None:
+    """Linux: the dbt child gets SIGKILL when the batch dies, so it never outlives the writer lock."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def _failed_nodes(work: Path) -> list[str]:
+    results = work / "target" / "run_results.json"
+    if not results.exists():
+        return []
+    data = json.loads(results.read_text())
+    return [
+        f"{r['unique_id']}: {r['status']} {(r.get('message') or '').strip()}".strip()
+        for r in data.get("results", [])
+        if r.get("status") in ("error", "fail")
+    ]
+
+
 def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
             quiet: bool = True) -> DbtBuildResult:
     """Run one dbt command (build, run, test, seed); raise DbtBuildFailed naming what failed."""
-    from dbt.cli.main import dbtRunner
-
-    os.environ.update(dbt_env(warehouse))
     args = dbt_args(command, warehouse, as_of, extra)
     if quiet:
         args = ["--quiet", "--no-use-colors", *args]
-    result = dbtRunner().invoke(args)
-    if result.exception is not None:
-        raise DbtBuildFailed(f"dbt {command} could not run: {result.exception}")
-    nodes = list(result.result or [])
-    failures = [
-        f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}".strip()
-        for r in nodes
-        if str(r.status) in ("error", "fail")
-    ]
-    if not result.success:
+    env = {**os.environ, **dbt_env(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    work = dbt_work_dir(warehouse)
+    (work / "target" / "run_results.json").unlink(missing_ok=True)
+    proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,
+                          preexec_fn=_die_with_parent)
+    failures = _failed_nodes(work)
+    if proc.returncode != 0:
+        detail = "; ".join(failures[:5]) or (proc.stdout + proc.stderr).strip()[-2000:]
         raise DbtBuildFailed(
-            f"dbt {command} failed ({len(failures)} node(s)): " + "; ".join(failures[:5])
-            + f" (logs: {dbt_work_dir(warehouse) / 'logs'})"
+            f"dbt {command} failed ({len(failures)} node(s)): {detail} (logs: {work / 'logs'})"
         )
-    return DbtBuildResult(nodes=len(nodes), failures=failures)
+    results = work / "target" / "run_results.json"
+    nodes = len(json.loads(results.read_text()).get("results", [])) if results.exists() else 0
+    return DbtBuildResult(nodes=nodes, failures=failures)
