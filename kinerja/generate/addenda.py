@@ -6,7 +6,7 @@ import numpy as np
 from . import calendar as cal
 from . import trajectories as tr
 from .events import EventBatch, World, event_columns, event_ids, recorded_after
-from .lines import DIRECT, NON_CASCADING, LineBook, iku_codes
+from .lines import NON_CASCADING, iku_codes
 from .scales import SHARES, at_least
 
 REASONS = np.array(["apbn_change", "semester_target_met", "regulation", "minister_policy",
@@ -63,7 +63,8 @@ def addendum_events(rng, world: World, eligible: np.ndarray) -> tuple[EventBatch
     src, op, ev, new_targets, new_weight, added = [], [], [], [], [], []
     for i, kk in enumerate(chosen.tolist()):
         rows = np.arange(first_row[i], last_row[i])
-        changeable = rows[~has_children[rows] & (book.cascade[rows] != DIRECT)
+        # only lines outside any cascade, so a retarget breaks no parent-child agreement
+        changeable = rows[~has_children[rows] & (book.cascade[rows] == NON_CASCADING)
                           & (tr.SHAPE[book.tpl[rows]] != "zero")]
         if len(changeable) < 2:
             changeable = rows[tr.SHAPE[book.tpl[rows]] != "zero"]

@@ -97,8 +97,9 @@ def remaining_targets(targets, target_y, consolidation, progress, handover, r_pr
 
 
 def komplemen_events(rng, world: World, plan: KomplemenPlan, values, reported,
-                     successor_nips) -> tuple[EventBatch, np.ndarray]:
-    """Events and the book rows of the successors' lines (appended to world.book)."""
+                     successor_nips) -> tuple[EventBatch, np.ndarray, np.ndarray]:
+    """Events, the book rows of the successors' lines (appended to world.book) and, per book
+    row, the row of its successor's copy (-1: none)."""
     book, c, year = world.book, world.contracts, world.year
     pred_rows = np.flatnonzero(np.isin(book.kk, plan.kk) & (np.arange(len(book)) < len(values)))
     which = np.searchsorted(plan.kk, book.kk[pred_rows])
@@ -145,5 +146,8 @@ def komplemen_events(rng, world: World, plan: KomplemenPlan, values, reported,
         recorded_at=recorded_after(rng, plan.signed), reason=plan.reason, replaces=plan.kk)
     line_event = which
     late = (plan.signed - plan.start) > np.timedelta64(21, "D")
-    return EventBatch(cols, book.take(new_rows), line_event,
-                      np.full(len(new_rows), None, dtype=object), late), new_rows
+    successor = np.full(len(book), -1)
+    successor[pred_rows] = new_rows
+    batch = EventBatch(cols, book.take(new_rows), line_event,
+                       np.full(len(new_rows), None, dtype=object), late)
+    return batch, new_rows, successor

@@ -78,14 +78,18 @@ def _changes(rng, world: World, spare_nips):
 
     line_level = pos.level[c.position[book.kk]]
     values = draw_values(rng, book, np.arange(len(book)))
-    copy_direct(rng, book, values, line_level)
+    copy_direct(book, values, line_level)
     reported = reported_mask(rng, values)
-    komplemen, new_rows = komplemen_events(rng, world, komplemen_plan, values, reported,
-                                           spare_nips)
+    # the successors' targets depend on what the predecessors reported, so those come first
+    komplemen, new_rows, successor = komplemen_events(rng, world, komplemen_plan, values,
+                                                      reported, spare_nips)
     successor_values = draw_values(rng, book, new_rows)
     values = np.vstack([values, successor_values])
     line_level = pos.level[c.position[book.kk]]
-    copy_direct(rng, book, values, line_level, new_rows)
+    successor = np.r_[successor, np.full(len(new_rows), -1)]
+    # children of a handed-over parent now follow its successor (predecessors stay as they were)
+    not_predecessor = np.flatnonzero(~np.isin(book.kk, komplemen_plan.kk))
+    copy_direct(book, values, line_level, not_predecessor, successor)
     reported = np.vstack([reported, reported_mask(rng, successor_values)])
     return addenda, komplemen, plts, values, reported
 

@@ -39,14 +39,25 @@ def draw_values(rng, book: LineBook, rows: np.ndarray) -> np.ndarray:
     return np.where(has, np.maximum(value, 0.0), np.nan)
 
 
-def copy_direct(rng, book: LineBook, values: np.ndarray, line_level: np.ndarray,
-                rows: np.ndarray | None = None) -> None:
-    """A `direct` child reports its parent's figure (most of the time), level by level."""
+def copy_direct(book: LineBook, values: np.ndarray, line_level: np.ndarray,
+                rows: np.ndarray | None = None, successor: np.ndarray | None = None) -> None:
+    """A `direct` child reports its parent's figure (most of the time), level by level.
+
+    `successor[p]` is the row of the komplemen successor's copy of line p (-1 when none): where
+    the parent's KK was handed over, the child reports what the successor's line reports."""
     rows = np.arange(len(book)) if rows is None else rows
     direct = rows[(book.cascade[rows] == DIRECT) & (book.parent_line[rows] >= 0)]
-    direct = direct[rng.random(len(direct)) >= SHARES.direct_realisation_differs]
+    # a fixed pseudo-random 5% of direct lines report their own figure, in every pass
+    differs = (direct * 2654435761 % 1000) < 1000 * SHARES.direct_realisation_differs
+    direct = direct[~differs]
     for lv in range(1, 6):
         child = direct[line_level[direct] == lv]
         parent = book.parent_line[child]
-        both = ~np.isnan(values[child]) & ~np.isnan(values[parent])
-        values[child] = np.where(both, values[parent], values[child])
+        source = values[parent]
+        if successor is not None:
+            later = successor[parent]
+            has_later = later >= 0
+            source[has_later] = np.where(np.isnan(source[has_later]),
+                                         values[later[has_later]], source[has_later])
+        both = ~np.isnan(values[child]) & ~np.isnan(source)
+        values[child] = np.where(both, source, values[child])
