@@ -34,8 +34,9 @@ class BatchConfig:
             as_of = datetime.now(timezone.utc).date()
         elif isinstance(as_of, str):
             as_of = date.fromisoformat(as_of)
-        return cls(Path(landing), Path(warehouse), as_of,
-                   Path(publish_dir) if publish_dir else None, mask_nip)
+        # absolute paths: dbt runs in a child process and GE writes its docs by absolute path
+        return cls(Path(landing).absolute(), Path(warehouse).absolute(), as_of,
+                   Path(publish_dir).absolute() if publish_dir else None, mask_nip)
 
 
 @dataclass
