@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -235,7 +236,7 @@ def _shape(table: pa.Table, feed: str, families: dict[str, str]) -> tuple[pa.Tab
         arrays[col] = arr
     if extra_arrays:
         arrays[EXTRA] = pa.StructArray.from_arrays(extra_arrays, names=extra_names)
-    arrays[ROW_INDEX] = pa.array(range(table.num_rows), type=pa.int64())
+    arrays[ROW_INDEX] = pa.array(np.arange(table.num_rows, dtype=np.int64))
     return pa.table(arrays), bool(extra_arrays)
 
 

@@ -36,63 +36,81 @@ class FileOutcome:
 def _key_label(feed: str) -> str:
     keys = FEED_RECORD_ID[feed]
     if feed == "units":
-        return "'unit ' || s.unit_id || ' valid_from ' || s.valid_from"
-    return f"'{keys[0]} ' || s.{keys[0]}"
+        return "'unit ' || r.unit_id || ' valid_from ' || r.valid_from"
+    return f"'{keys[0]} ' || r.{keys[0]}"
 
 
-def _classify_sql(feed: str) -> str:
+def _duplicates_sql(feed: str) -> str:
+    """The valid rows whose id is not new: already stored, or repeated within this file.
+
+    Only those few rows are ranked, so a file of new ids costs two hash joins, no sort.
+    """
     keys = FEED_RECORD_ID[feed]
     key_list = ", ".join(keys)
-    join_f = " and ".join(f"f.{k} = s.{k}" for k in keys)
-    join_e = " and ".join(f"e.{k} = s.{k}" for k in keys)
-    join_r = " and ".join(f"r.{k} = f.{k}" for k in keys)
+
+    def on(a: str, b: str) -> str:
+        return " and ".join(f"{a}.{k} = {b}.{k}" for k in keys)
+
     label = _key_label(feed)
     return f"""
-create or replace temp table classified as
-with firsts as (
-    select {key_list},
-        arg_min(content_hash, row_index) as first_hash,
-        min(row_index) as first_row
+create or replace temp table dup_rows as
+with valid as (
+    select row_index, {key_list}, content_hash
     from staged
     where reject_reason is null
-    group by {key_list}
 ),
 
-existing as (
+repeated as (
+    select {key_list} from valid group by {key_list} having count(*) > 1
+),
+
+stored as (
     select {', '.join(f'r.{k}' for k in keys)},
         arg_min(r.content_hash, r.ingested_at) as stored_hash,
         arg_min(r.source_file, r.ingested_at) as stored_file,
         arg_min(r.source_row, r.ingested_at) as stored_row
     from raw.{feed} as r
-    semi join firsts as f on {join_r}
-    group by {', '.join(f'r.{k}' for k in keys)}
+    semi join valid as v on {on('r', 'v')}
+    group by all
+),
+
+suspect_keys as (
+    select {key_list} from repeated
+    union
+    select {key_list} from stored
+),
+
+ranked as (
+    select v.*,
+        row_number() over by_id as seq,
+        first_value(v.content_hash) over by_id as first_hash,
+        min(v.row_index) over (partition by {', '.join(f'v.{k}' for k in keys)}) as first_row
+    from valid as v
+    semi join suspect_keys as k on {on('v', 'k')}
+    window by_id as (partition by {', '.join(f'v.{k}' for k in keys)} order by v.row_index)
 )
 
 select
-    s.row_index,
+    r.row_index,
     case
-        when s.reject_reason is not null then 'quarantined'
-        when e.stored_hash is not null and s.content_hash = e.stored_hash then 'duplicate'
-        when e.stored_hash is not null then 'conflict'
-        when s.row_index = f.first_row then 'accepted'
-        when s.content_hash = f.first_hash then 'duplicate'
+        when s.stored_hash is not null and r.content_hash = s.stored_hash then 'duplicate'
+        when s.stored_hash is not null then 'conflict'
+        when r.seq = 1 then 'accepted'
+        when r.content_hash = r.first_hash then 'duplicate'
         else 'conflict'
     end as status,
     case
-        when s.reject_reason is not null then s.reject_reason
-        when e.stored_hash is not null and s.content_hash <> e.stored_hash then
+        when s.stored_hash is not null and r.content_hash <> s.stored_hash then
             'conflicting_duplicate: ' || {label}
-            || ' already accepted with different content (from ' || e.stored_file
-            || ' row ' || e.stored_row || ')'
-        when e.stored_hash is null and s.row_index <> f.first_row
-            and s.content_hash <> f.first_hash then
+            || ' already accepted with different content (from ' || s.stored_file
+            || ' row ' || s.stored_row || ')'
+        when s.stored_hash is null and r.seq > 1 and r.content_hash <> r.first_hash then
             'conflicting_duplicate: ' || {label}
-            || ' already accepted with different content (row ' || f.first_row
+            || ' already accepted with different content (row ' || r.first_row
             || ' of this file)'
     end as reason
-from staged as s
-left join firsts as f on {join_f}
-left join existing as e on {join_e}
+from ranked as r
+left join stored as s on {on('s', 'r')}
 """
 
 
@@ -105,33 +123,45 @@ def write_file(con: duckdb.DuckDBPyConnection, feed: str, rel: str, landing: Lan
             feed, landing.families, landing.line_families, landing.has_extra))
     finally:
         con.unregister("src")
-    con.execute(_classify_sql(feed))
+    con.execute(_duplicates_sql(feed))
     columns = [c for c, _t, _r in FEED_COLUMNS[feed]]
     bookkeeping = [c for c, _t in RAW_BOOKKEEPING]
+    # raw.source_row keeps the file order; the insert itself need not be ordered
     con.execute(
         f"insert into raw.{feed} ({', '.join(columns + bookkeeping)}) "
         f"select {', '.join('s.' + c for c in columns)}, s.extra, s.content_hash, ?, "
         "s.row_index, ? "
-        "from staged as s join classified as c using (row_index) "
-        "where c.status = 'accepted' order by s.row_index",
+        "from staged as s "
+        "anti join (select row_index from dup_rows where status <> 'accepted') as d "
+        "on d.row_index = s.row_index "
+        "where s.reject_reason is null",
         [rel, ingested_at])
     _quarantine_rows(con, feed, rel, landing, ingested_at)
-    counts = dict(con.execute(
-        "select status, count(*) from classified group by status").fetchall())
+    invalid, duplicate, conflict = con.execute("""
+        select
+            (select count(*) from staged where reject_reason is not null),
+            (select count(*) from dup_rows where status = 'duplicate'),
+            (select count(*) from dup_rows where status = 'conflict')
+    """).fetchone()
+    quarantined = invalid + conflict
     outcome = FileOutcome(
         feed, rel, landing.sha256, landing.rows_read,
-        rows_accepted=counts.get("accepted", 0),
-        rows_duplicate=counts.get("duplicate", 0),
-        rows_quarantined=counts.get("quarantined", 0) + counts.get("conflict", 0))
-    con.execute("drop table classified; drop table staged")
+        rows_accepted=landing.rows_read - quarantined - duplicate,
+        rows_duplicate=duplicate, rows_quarantined=quarantined)
+    con.execute("drop table dup_rows; drop table staged")
     return outcome
 
 
 def _quarantine_rows(con, feed: str, rel: str, landing: LandingTable, ingested_at) -> None:
-    rejected = con.sql(
-        "select c.row_index, s.record_id, c.reason from classified as c "
-        "join staged as s using (row_index) "
-        "where c.status in ('quarantined', 'conflict') order by c.row_index").to_arrow_table()
+    rejected = con.sql("""
+        select row_index, record_id, reject_reason as reason
+        from staged where reject_reason is not null
+        union all
+        select d.row_index, s.record_id, d.reason
+        from dup_rows as d join staged as s using (row_index)
+        where d.status = 'conflict'
+        order by row_index
+    """).to_arrow_table()
     if rejected.num_rows == 0:
         return
     rows = landing.original.take(rejected.column("row_index"))
