@@ -185,13 +185,15 @@ def scenario_zone() -> Zone:
         ("ADDENDUM_NOT_ALLOWED", "KK-NOTALLOWED", None, None, "EV-NOTALLOWED"),
     })
 
-    # ADDENDUM_REVISES_PAST: an addendum from Q3 also rewrites Q1 (80 -> 70).
+    # ADDENDUM_REVISES_PAST: an addendum from Q3 also rewrites Q1 (80 -> 70). Q1 keeps 80, so the
+    # trajectory in force after it (80, 80, 90, 90: mean 85) disagrees with its Y 82.5.
     z.kk(signed_event("EV-PAST-KK", "KK-PAST", lines=[line("IKU-P", **traj(80, 80, 80, 80, 80))]),
          values={("IKU-P", 3): 90})
     z.events.append(addendum_event("EV-PAST", "KK-PAST", reason="other",
                                    lines=[line("IKU-P", **traj(70, 80, 90, 90, 82.5))]))
     SCENARIOS["addendum_revises_past"] = ({"KK-PAST"}, {
         ("ADDENDUM_REVISES_PAST", "KK-PAST", "IKU-P", "Q1", "EV-PAST"),
+        ("TRAJECTORY_INCONSISTENT", "KK-PAST", "IKU-P", None, "EV-PAST"),
     })
 
     # ADDENDUM_REQUIRED: a cumulative sum IKU reaches its annual 100 at S1 (60 + 50) and nothing

@@ -94,9 +94,9 @@ revises_past as (
         and a.quarter = lq.quarter
     where
         case
+            -- a line not in force in that quarter: any target there tries to create a past target
             when lq.iku_code is null then a.target is not null
-            when a.target is null or lq.target is null then (a.target is null) <> (lq.target is null)
-            else abs(a.target - lq.target) > 1e-6 * greatest(abs(a.target), abs(lq.target))
+            else {{ audit_values_differ('a.target', 'lq.target') }}
         end
 ),
 

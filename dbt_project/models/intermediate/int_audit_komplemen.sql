@@ -61,8 +61,7 @@ targets as (
     where t.declared_target is not null
         and t.computed_target is not null
         -- relative tolerance 1e-6 (DOMAIN.md); a computed 0 needs an exact declared 0
-        and abs(t.declared_target - t.computed_target)
-            > 1e-6 * greatest(abs(t.declared_target), abs(t.computed_target))
+        and {{ audit_values_differ('t.declared_target', 't.computed_target') }}
 ),
 
 target_mismatch as (

@@ -1,6 +1,9 @@
 -- TRAJECTORY_INCONSISTENT (DOMAIN.md section 3), one finding per line version in force:
 -- target_y differs from the consolidation of the quarterly targets that are given (relative
 -- tolerance 1e-6), or a take_last_known progress line has a decreasing quarterly target.
+-- The trajectory judged is the one in force after the version's event: an addendum never revises
+-- quarters before its effective quarter, so those keep the target in force there (a line that
+-- tried raises ADDENDUM_REVISES_PAST as well); from the effective quarter on, the version's own.
 -- Komplemen KKs are exempt (their targets are remaining targets by rule). A version that is in
 -- force in no quarter (superseded before it took effect) is not judged. With no quarterly target
 -- or no target_y there is nothing to compare.
@@ -13,11 +16,12 @@ with versions as (
         and v.in_force_from_quarter is not null
 ),
 
-quarters as (
+given as (
     select
         v.contract_id,
         v.iku_code,
         v.version,
+        v.from_quarter,
         q.quarter,
         q.target
     from versions as v,
@@ -27,7 +31,21 @@ quarters as (
             {'quarter': 3, 'target': v.target_q3},
             {'quarter': 4, 'target': v.target_q4}
         ]) as u(q)
-    where q.target is not null
+),
+
+quarters as (
+    select
+        g.contract_id,
+        g.iku_code,
+        g.version,
+        g.quarter,
+        case when g.quarter < g.from_quarter and lq.quarter is not null then lq.target else g.target end
+            as target
+    from given as g
+    left join {{ ref('int_line_quarters') }} as lq
+        on g.contract_id = lq.contract_id
+        and g.iku_code = lq.iku_code
+        and g.quarter = lq.quarter
 ),
 
 per_version as (
@@ -45,6 +63,7 @@ per_version as (
     from (
         select *, lag(target) over (partition by contract_id, iku_code, version order by quarter) as prev_target
         from quarters
+        where target is not null
     )
     group by contract_id, iku_code, version
 ),
@@ -90,7 +109,7 @@ select
     event_id,
     iku_code || '|' || event_id as natural_key,
     'KK ' || contract_id || ' line ' || iku_code || ' version ' || cast(version as varchar)
-        || ' (' || event_type || ' event ' || event_id || '): trajectory ' || trajectory_text
+        || ' (' || event_type || ' event ' || event_id || '): trajectory in force ' || trajectory_text
         || case when y_mismatch
             then '; target_y ' || cast(target_y as varchar) || ' differs from the ' || consolidation
                 || ' of the quarters (' || cast(round(consolidated, 6) as varchar) || ')'
