@@ -59,10 +59,24 @@ def ts(value: str | datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _day(value: str | date | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
+def _day(value: Any) -> Any:
+    """An ISO date string as a date; anything else (e.g. a deliberately bad string) unchanged."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _instant(value: Any) -> Any:
+    """An ISO timestamp string as a UTC datetime; anything else unchanged."""
+    if isinstance(value, (str, datetime)):
+        try:
+            return ts(value)
+        except ValueError:
+            return value
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,10 +119,10 @@ def remove_line(iku_code: str, **fields: Any) -> dict[str, Any]:
     return row
 
 
-def _event(event_type: str, event_id: str, contract_id: str, **fields: Any) -> dict[str, Any]:
+def _event(kind: str, event_id: str, contract_id: str, **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "event_id": event_id,
-        "event_type": event_type,
+        "event_type": kind,
         "contract_id": contract_id,
         "year": YEAR,
         "position_id": "POS-01",
@@ -129,8 +143,8 @@ def _event(event_type: str, event_id: str, contract_id: str, **fields: Any) -> d
     for key in ("effective_date", "signed_date"):
         if key in fields:
             fields[key] = _day(fields[key])
-    if "recorded_at" in fields and isinstance(fields["recorded_at"], (str, datetime)):
-        fields["recorded_at"] = ts(fields["recorded_at"])
+    if "recorded_at" in fields:
+        fields["recorded_at"] = _instant(fields["recorded_at"])
     row.update(fields)
     return row
 
@@ -181,8 +195,8 @@ def report(report_id: str = "RP-1", contract_id: str = "KK-1", iku_code: str = "
         "reported_at": ts(f"{YEAR}-04-10T03:00"),
         "reporter_nip": REPORTER_NIP,
     }
-    if "reported_at" in fields and isinstance(fields["reported_at"], (str, datetime)):
-        fields["reported_at"] = ts(fields["reported_at"])
+    if "reported_at" in fields:
+        fields["reported_at"] = _instant(fields["reported_at"])
     row.update(fields)
     return row
 
@@ -241,6 +255,17 @@ def _line_fields_of(rows: list[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _as_text(value: Any) -> Any:
+    """A value for a column retyped to string: dates and timestamps in ISO form, numbers as str."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (bool, int, float)):
+        return str(value)
+    return value
+
+
 def to_table(feed: str, rows: list[Mapping[str, Any]], *,
              types: Mapping[str, pa.DataType] | None = None,
              drop: Iterable[str] = (),
@@ -248,7 +273,8 @@ def to_table(feed: str, rows: list[Mapping[str, Any]], *,
              line_types: Mapping[str, pa.DataType] | None = None) -> pa.Table:
     """Rows -> an Arrow table with the contract's types.
 
-    types: override a column's Arrow type (e.g. {"year": pa.string()}, {"lines": pa.string()}).
+    types: override a column's Arrow type (e.g. {"year": pa.string()}, {"lines": pa.string()});
+        a column retyped to string gets dates/timestamps in ISO form and numbers as text.
     drop: leave columns out. line_fields / line_types: the `lines` struct's fields and types.
     Keys of the rows that are not contract columns become extra columns (types inferred).
     """
@@ -269,6 +295,8 @@ def to_table(feed: str, rows: list[Mapping[str, Any]], *,
         values = [r.get(name) for r in rows]
         if name in types:
             arrow_type = types[name]
+            if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+                values = [_as_text(v) for v in values]
         elif typ == "line_list":
             arrow_type = pa.list_(line_struct_type(line_fields, line_types))
             values = [None if v is None else
