@@ -27,3 +27,20 @@ def test_target_is_max_only_when_set(tmp_path):
                       [signed_event(lines=[line("A", target_is_max=True), line("B")])], name="t.parquet")
     lines = pq.read_table(path).column("lines").to_pylist()[0]
     assert [ln["target_is_max"] for ln in lines] == [True, None]
+
+
+def test_retyped_string_column_gets_iso_text(tmp_path):
+    import pyarrow as pa
+
+    from tests.landing_factory import report, write_feed as write
+
+    path = write(tmp_path, "realisations", [report("RP-1", reported_at="2026-04-10T03:00")],
+                 types={"reported_at": pa.string(), "value": pa.string()})
+    row = pq.read_table(path).to_pylist()[0]
+    assert (row["reported_at"], row["value"]) == ("2026-04-10T03:00:00+00:00", "90.0")
+
+
+def test_bad_date_strings_are_kept_for_invalid_files():
+    from tests.landing_factory import report
+
+    assert report("RP-1", reported_at="tomorrow")["reported_at"] == "tomorrow"
