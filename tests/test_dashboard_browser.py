@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from kinerja.publish import publish
-from kinerja.publish.source import PERIODS
+from kinerja.publish.source import PERIODS, latest_period
 from tests.test_publish import real_wh  # noqa: F401  (fixture: the tiny warehouse when buildable)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -63,9 +63,8 @@ def q(wh, sql, params=None):
 def check_dashboard(ctx, wh: Path, out: Path, screenshot: Path | None):
     publish(wh, out, AS_OF, None)
     # an Eselon III unit whose head KK is scored in the default (latest) period, with its path
-    (period,) = q(wh, """select period from marts.iku_achievement group by period
-                         order by bool_or(realisation is not null) desc,
-                         list_position(['Q1','Q2','S1','Q3','SDQ3','Q4','Y'], period) desc limit 1""")[0]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        period = latest_period(con)  # the period the dashboard opens with
     unit, head = q(wh, """
         select n.unit_id, n.contract_id from marts.nko n join staging.stg_units u using (unit_id)
         where u.unit_level = 3 and n.is_unit_head and n.period = ? and n.nko is not null

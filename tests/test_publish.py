@@ -194,14 +194,18 @@ def test_mask_rule():
         "nip 1985************01, id 1234567890123456789"  # 19 digits is not a NIP
 
 
-_MASK_CON = duckdb.connect()
+@pytest.fixture(scope="module")
+def mask_con():
+    con = duckdb.connect()
+    yield con
+    con.close()
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(max_size=30), st.from_regex(r"\A[0-9]{18}\Z")),
                 min_size=1, max_size=20))
-def test_sql_and_python_masks_agree(values):
-    got = _MASK_CON.execute(f"select [{nip_sql('v')} for v in ?::varchar[]]", [values]).fetchone()[0]
+def test_sql_and_python_masks_agree(mask_con, values):
+    got = mask_con.execute(f"select [{nip_sql('v')} for v in ?::varchar[]]", [values]).fetchone()[0]
     assert got == [mask_nip(v) for v in values]
 
 

@@ -131,7 +131,7 @@ def _fmt(value, width: int = 0, numeric: bool = False) -> str:
 
 
 TERMINAL_COLUMNS = (  # (recap column, heading, max width)
-    ("unit_id", "unit", 14), ("unit_level", "lvl", 3), ("position_id", "position", 16),
+    ("unit_id", "unit", 14), ("unit_level", "lvl", 3), ("position_id", "position", 26),
     ("is_unit_head", "", 4), ("holder_nip", "holder_nip", 18), ("iku_code", "iku", 12),
     ("iku_name", "iku_name", 36), ("target", "target", 12), ("realisation", "realisasi", 12),
     ("ici", "ICI", 7), ("colour", "colour", 6), ("kk_nko", "NKO", 7), ("kk_grade", "grade", 11),

@@ -91,13 +91,21 @@ def create_units_view(con, as_of: date | None) -> None:
 
 
 def latest_period(con, unit: str | None = None) -> str | None:
-    """The latest period (report order) with at least one realisation, else the latest with rows."""
+    """The default period: the latest (report order) that is substantially reported.
+
+    "Substantially" = at least half as many KKs with an NKO as the best-covered period, so a few
+    early Q4 reports do not make an almost empty Y the default. Falls back to the latest period
+    with any row when nothing is scored yet.
+    """
     where = "where unit_id = ?" if unit else ""
     params = [unit] if unit else []
     row = con.execute(f"""
-        select period from marts.iku_achievement {where}
-        group by period
-        order by bool_or(realisation is not null) desc, {PERIOD_ORDER_SQL.format(col='period')} desc
+        with per as (
+            select period, count(nko) as scored from marts.nko {where} group by period
+        )
+        select period from per
+        order by (scored > 0 and scored * 2 >= (select max(scored) from per)) desc,
+                 {PERIOD_ORDER_SQL.format(col='period')} desc
         limit 1
     """, params).fetchone()
     return row[0] if row else None

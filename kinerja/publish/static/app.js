@@ -245,7 +245,7 @@
   /* ------------------------------------------------------------------ KK detail */
   function lineChart(l) {
     // quarterly trajectory (targets, dashed) vs realisations (dots coloured by ICI)
-    var W = 170, H = 52, pad = 10;
+    var W = 150, H = 52, pad = 10;
     var t = QUARTERS.map(function (q, i) { var a = l.a[q]; return a ? a[0] : (l.tq ? l.tq[i] : null); });
     var r = QUARTERS.map(function (q) { var a = l.a[q]; return a ? a[1] : null; });
     var c = QUARTERS.map(function (q) { var a = l.a[q]; return a ? a[3] : null; });
@@ -274,7 +274,7 @@
   }
   function unitName(id) { return S.byId[id] ? S.byId[id].n : id; }
   function cascCell(l) {
-    var up = l.up.map(function (p) { return '↑ ' + kkLink(p[0], p[2], unitName(p[2]) + ' · ' + p[1]); }).join('');
+    var up = l.up.map(function (p) { return '↑ ' + kkLink(p[0], p[2], p[1] + ' · ' + unitName(p[2])); }).join('');
     var down = l.down.length ? '↓ ' + l.down.length + ' IKU turunan' : '';
     var type = l.ct && l.ct !== 'non_cascading' ? '<span class="muted">' + l.ct + '</span> ' : '';
     return '<td class="casc">' + type + (up || (l.ct === 'non_cascading' || !l.ct ? '<span class="muted">non-cascading</span>' : '')) +
@@ -301,7 +301,7 @@
     var rows = k.lines.map(function (l) {
       var a = l.a[S.period];
       var key = k.id + '|' + l.c;
-      var r = '<tr class="click" data-line="' + esc(key) + '" data-iku="' + esc(l.c) + '"><td class="code"><b>' + esc(l.c) + '</b></td><td>' + esc(l.n) +
+      var r = '<tr class="click" data-line="' + esc(key) + '" data-iku="' + esc(l.c) + '"><td class="code"><b>' + esc(l.c) + '</b></td><td class="ind">' + esc(l.n) +
         '<div class="muted small">' + esc(PERSP[l.ps] || l.ps || '') + '</div></td>' +
         '<td class="num">' + fmt(l.w) + '</td>' +
         '<td class="num" data-testid="target">' + (a ? fmt(a[0]) : '–') + '</td>' +
