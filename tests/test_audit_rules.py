@@ -302,6 +302,16 @@ def scenario_zone() -> Zone:
             ("CASCADE_REALISATION_MISMATCH", "KK-RDIRECT", "IKU-RC", "Q2", "RP-KK-RDIRECT-IKU-RC-Q2"),
         })
 
+    # A new CPNS signing from Q2 a direct child of an 80-every-quarter line: only the quarters both
+    # KKs cover are compared, so no CASCADE_TARGET_MISMATCH (nor anything else).
+    z.kk(signed_event("EV-MPARENT", "KK-MPARENT", lines=[line("IKU-MA", **ca)]))
+    z.kk(signed_event("EV-MIDYEAR", "KK-MIDYEAR", reason="new_cpns", position_level=5,
+                      effective_date="2026-04-06", signed_date="2026-04-08",
+                      recorded_at="2026-04-08", parent_contract_id="KK-MPARENT", lines=[
+                          line("IKU-MC", cascade_type="direct", parent_iku_code="IKU-MA",
+                               **traj(None, 80, 80, 80, 80))]))
+    SCENARIOS["cascade_mid_year_child"] = ({"KK-MPARENT", "KK-MIDYEAR"}, set())
+
     # REALISATION_UNKNOWN_IKU: a report for an IKU the KK does not have.
     z.kk(signed_event("EV-UNK", "KK-UNK"))
     z.report("KK-UNK", "IKU-NOPE", 1, 5.0, report_id="RP-UNK")
@@ -385,7 +395,8 @@ def test_scenarios_cover_every_rule():
     "trajectory", "weights", "target_not_scorable", "kk_signed_late", "kk_after_cutoff",
     "missing_approval", "addendum_late", "addendum_not_allowed", "addendum_revises_past",
     "addendum_required", "komplemen_late", "komplemen_after_cutoff", "komplemen_target_mismatch",
-    "cascade_multi_orphan", "cascade_targets_realisations", "realisation_unknown_iku",
+    "cascade_multi_orphan", "cascade_targets_realisations", "cascade_mid_year_child",
+    "realisation_unknown_iku",
     "realisation_missing",
 ])
 def test_scenario_raises_exactly_its_findings(audit_warehouse, name):

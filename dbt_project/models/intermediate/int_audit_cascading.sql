@@ -15,7 +15,7 @@ current_of as (
 ),
 
 lines as (
-    select l.*, c.kind, c.parent_contract_id
+    select l.*, c.kind, c.parent_contract_id, c.start_quarter
     from {{ ref('contract_lines') }} as l
     inner join contracts as c on l.contract_id = c.contract_id
     -- the state at the as-of date: KKs that have not been replaced
@@ -28,6 +28,8 @@ children as (
         cur.current_contract_id as resolved_parent_contract_id,
         pc.year as parent_year,
         pc.kind as parent_kind,
+        -- quarters both KKs cover (a KK signed mid-year has no target before its start)
+        greatest(l.start_quarter, pc.start_quarter) as common_from_quarter,
         p.iku_code as found_parent_iku_code,
         p.consolidation as parent_consolidation,
         p.unit_of_measure as parent_unit_of_measure,
@@ -120,9 +122,9 @@ direct_target as (
     from comparable
     where cascade_type = 'direct'
         and (
-            {{ audit_values_differ('target_q1', 'parent_q1') }}
-            or {{ audit_values_differ('target_q2', 'parent_q2') }}
-            or {{ audit_values_differ('target_q3', 'parent_q3') }}
+            (common_from_quarter <= 1 and {{ audit_values_differ('target_q1', 'parent_q1') }})
+            or (common_from_quarter <= 2 and {{ audit_values_differ('target_q2', 'parent_q2') }})
+            or (common_from_quarter <= 3 and {{ audit_values_differ('target_q3', 'parent_q3') }})
             or {{ audit_values_differ('target_q4', 'parent_q4') }}
             or {{ audit_values_differ('target_y', 'parent_y') }}
         )
