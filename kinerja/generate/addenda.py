@@ -43,19 +43,49 @@ def addendum_events(rng, world: World, eligible: np.ndarray) -> tuple[EventBatch
     year, book, c = world.year, world.book, world.contracts
     n_kk = len(c)
     count = min(len(eligible), at_least(SHARES.addendum, n_kk, 8))
-    chosen = np.sort(rng.choice(eligible, count, replace=False))
+    chosen = rng.choice(eligible, count, replace=False)
     reason = rng.choice(REASONS, count, p=REASON_P)
-    reason[rng.permutation(count)[:6]] = REASONS  # every reason at least once
     kind = rng.choice(KINDS, count, p=KIND_P)
-    level = world.positions.level[c.position[chosen]]
+    level_of = world.positions.level[c.position]
     # staffing changes are for level-5 KKs; a few other levels try it anyway
-    wrong_level = (reason == "staffing_change") & (level != 5) & (rng.random(count) < 0.9)
+    wrong_level = (reason == "staffing_change") & (level_of[chosen] != 5) & (
+        rng.random(count) < 0.9)
     reason[wrong_level] = "other"
-    # a revision of the past, a removal and an addition at least once
-    kind[np.flatnonzero(reason != "semester_target_met")[:3]] = KINDS[1:]
 
     has_children = np.zeros(len(book), bool)
     has_children[book.parent_line[book.parent_line >= 0]] = True
+    free_line = ~has_children & (book.cascade == NON_CASCADING) & (tr.SHAPE[book.tpl] != "zero")
+    free_of = np.bincount(book.kk[free_line], minlength=n_kk)
+    sum_max = free_line & (tr.SHAPE[book.tpl] == "sum") & (tr.POLARITY[book.tpl] == "maximize")
+    sum_max_of = np.bincount(book.kk[sum_max], minlength=n_kk)
+    # every reason at least once, staffing changes both allowed (level 5) and not; where no
+    # chosen KK fits, a KK whose reason is not needed elsewhere is swapped for one that does
+    needs = (("semester_target_met", sum_max_of > 0), ("staffing_change", level_of == 5),
+             ("staffing_change", level_of != 5), ("apbn_change", free_of >= 0),
+             ("regulation", free_of >= 0), ("minister_policy", free_of >= 0),
+             ("other", free_of >= 0))
+    covered = np.zeros(count, bool)
+    for value, fits in needs:
+        hit = np.flatnonzero((reason == value) & fits[chosen] & ~covered)
+        if len(hit):
+            covered[hit[0]] = True
+            continue
+        spare = np.flatnonzero(~covered)
+        if not len(spare):
+            break
+        j = spare[np.argmax(fits[chosen[spare]])]
+        if not fits[chosen[j]]:
+            pool = np.setdiff1d(eligible[fits[eligible]], chosen)
+            if not len(pool):
+                continue
+            chosen[j] = rng.choice(pool)
+        reason[j], covered[j] = value, True
+    order = np.argsort(chosen)
+    chosen, reason, kind = chosen[order], reason[order], kind[order]
+    level, n_free = level_of[chosen], free_of[chosen]
+    # a revision of the past, a removal and an addition at least once
+    kind[np.flatnonzero((reason != "semester_target_met") & (n_free >= 2))[:3]] = KINDS[1:]
+
     first_row = np.searchsorted(book.kk, chosen)
     last_row = np.searchsorted(book.kk, chosen, side="right")
 
@@ -64,10 +94,9 @@ def addendum_events(rng, world: World, eligible: np.ndarray) -> tuple[EventBatch
     for i, kk in enumerate(chosen.tolist()):
         rows = np.arange(first_row[i], last_row[i])
         # only lines outside any cascade, so a retarget breaks no parent-child agreement
-        changeable = rows[~has_children[rows] & (book.cascade[rows] == NON_CASCADING)
-                          & (tr.SHAPE[book.tpl[rows]] != "zero")]
-        if len(changeable) < 2:
-            changeable = rows[tr.SHAPE[book.tpl[rows]] != "zero"]
+        changeable = rows[free_line[rows]]
+        if len(changeable) < 2:  # every line is cascaded: the KK can only add one
+            kind[i] = "add"
         sum_max = changeable[(tr.SHAPE[book.tpl[changeable]] == "sum")
                              & (tr.POLARITY[book.tpl[changeable]] == "maximize")]
         if reason[i] == "semester_target_met" and len(sum_max) == 0:
@@ -83,7 +112,7 @@ def addendum_events(rng, world: World, eligible: np.ndarray) -> tuple[EventBatch
                     "staffing_change": min(cause + np.timedelta64(15, "D"),
                                            cal.day(year, 10, 18))}.get(r, cal.day(year, 7, 20))
         sign = min(cause + np.timedelta64(int(rng.integers(2, 12)), "D"), deadline)
-        if rng.random() < 0.1 or sign < cause:
+        if rng.random() < 0.1 or sign < cause or i == count - 1:  # the last one late for sure
             sign = max(deadline, cause) + np.timedelta64(int(rng.integers(3, 40)), "D")
         approver = c.supervisor_nip[kk]
         if (r == "apbn_change" and rng.random() < 0.5) or rng.random() < 0.03:

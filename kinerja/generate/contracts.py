@@ -51,6 +51,7 @@ def plan_signed(rng, positions: Positions, year: int) -> SignedPlan:
     # ordinary KKs are signed in January; a few late ones in February
     signed = cal.next_weekday(cal.random_days(rng, cal.day(year, 1, 2), cal.day(year, 1, 30), n))
     late = rng.random(n) < SHARES.signed_late
+    late[rng.integers(1, n)] = True
     signed[late] = cal.next_weekday(cal.random_days(rng, cal.day(year, 2, 2),
                                                     cal.day(year, 2, 27), int(late.sum())))
 

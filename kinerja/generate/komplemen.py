@@ -38,6 +38,7 @@ def plan_komplemen(rng, world: World, eligible: np.ndarray) -> KomplemenPlan:
     span = ((hi - lo) / cal.DAY).astype(int)[window]
     start = cal.next_weekday(lo[window] + (rng.random(count) * span).astype("timedelta64[D]"))
     late = rng.random(count) < 0.1
+    late[rng.integers(count)] = True
     delay = np.where(late, rng.integers(25, 45, count), rng.integers(1, 15, count))
     reason = rng.choice(REASONS, count, p=[0.5, 0.25, 0.15, 0.1])
     reason[rng.permutation(count)[:4]] = REASONS

@@ -190,4 +190,13 @@ def _inject_rule_breaks(rng, book: LineBook, line_level, n_lines, offsets) -> No
     book.cascade[group] = DIRECT
     book.targets[group] = book.targets[book.parent_line[group]]
     book.target_y[group] = book.target_y[book.parent_line[group]]
+
+    # CASCADE_TARGET_MISMATCH: a direct leaf child that raised its Q4 target on its own
+    loose = np.flatnonzero((book.cascade == DIRECT) & ~has_children & ~group
+                           & ~np.isin(np.arange(n), orphan) & ~np.isnan(book.targets[:, 3]))
+    raised = rng.choice(loose, at_least(SHARES.cascade_target_differs, len(loose), 1),
+                        replace=False)
+    step = tr.STEP[book.tpl[raised]]
+    book.targets[raised, 3] += np.where(tr.IS_PERCENT[book.tpl[raised]], -step, step)
+    book.target_y[raised] = tr.consolidate(book.targets[raised], tr.CONSOLIDATION[book.tpl[raised]])
     book.target_in_force = book.targets.copy()

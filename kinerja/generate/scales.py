@@ -37,6 +37,7 @@ class Shares:
     trajectory_inconsistent: float = 0.003
     cascade_orphan: float = 0.002
     direct_multi: float = 0.005         # of parent lines with indirect children
+    cascade_target_differs: float = 0.01  # of direct leaf lines
     s1_overachieved_without_addendum: float = 0.002
     report_missing: float = 0.015
     report_late: float = 0.03
