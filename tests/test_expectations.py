@@ -58,7 +58,7 @@ def _fill(con: duckdb.DuckDBPyConnection) -> None:
     holder hands over to a komplemen KK-2 in Q3; one IKU line per KK, fully reported."""
     ts = "timestamp '2026-12-31 01:00:00'"
     con.execute(f"""insert into ingest.ledger values
-        ('contract_events', 'contract_events/a.parquet', 'aa', 150, 3, 146, 1, 'ingested', {ts}),
+        ('contract_events', 'contract_events/a.parquet', 'aa', 300, 3, 296, 1, 'ingested', {ts}),
         ('realisations', 'realisations/a.parquet', 'bb', 9, 8, 1, 0, 'ingested', {ts}),
         ('units', 'units/a.parquet', 'cc', 2, 2, 0, 0, 'ingested', {ts})""")
     con.execute(f"""insert into ingest.quarantine values
@@ -292,7 +292,7 @@ def test_missing_table_or_column_blocks_without_crashing(healthy, tmp_path):
 def test_warnings_are_reported_but_do_not_block(healthy, tmp_path):
     wh = _broken(
         healthy, tmp_path,
-        # a whole file rejected tonight: 6 of 167 rows now quarantined (> 1%)
+        # a whole file rejected tonight: 6 of 316 rows now quarantined (> 1%)
         "insert into ingest.ledger values ('realisations', 'realisations/b.parquet', 'dd', 5, 0, 0,"
         " 5, 'rejected', timestamp '2026-12-31 01:00:00')",
         "insert into ingest.quarantine values ('realisations', 'realisations/b.parquet', null, "
@@ -309,7 +309,7 @@ def test_warnings_are_reported_but_do_not_block(healthy, tmp_path):
     assert report.verdict == "warn"
     text = "\n".join(report.warnings)
     for needle in ("share of landing rows quarantined", "files rejected whole by the latest ingest "
-                   "run = 1", "realisations/b.parquet", "have no ICI", "unit_id=U9",
+                   "run that wrote the ledger = 1", "realisations/b.parquet", "have no ICI", "unit_id=U9",
                    "colour is not the one their ICI gives"):
         assert needle in text, needle
     signals = next(s for s in report.suites if s.name == "quality_signals")
@@ -319,10 +319,16 @@ def test_warnings_are_reported_but_do_not_block(healthy, tmp_path):
                                    "colour_disagrees_with_ici"}
 
 
-def test_undue_periods_do_not_count_as_missing_ici(healthy, tmp_path):
-    """Mid-year, Q4 and Y have targets but no reports yet: that is not a warning."""
-    wh = _broken(healthy, tmp_path, "update marts.iku_achievement set ici = null, colour = null "
-                                    "where period in ('Q4', 'Y')")
+def test_stale_or_undue_signals_are_not_warnings(healthy, tmp_path):
+    """Mid-year, Q4 and Y have targets but no reports yet: not a warning. Nor is a file rejected
+    by an earlier ingest run than the latest one."""
+    wh = _broken(healthy, tmp_path,
+                 "update marts.iku_achievement set ici = null, colour = null "
+                 "where period in ('Q4', 'Y')",
+                 "insert into ingest.ledger values ('units', 'units/old.parquet', 'ee', 1, 0, 0, 1, "
+                 "'rejected', timestamp '2026-12-30 01:00:00')",
+                 "insert into ingest.quarantine values ('units', 'units/old.parquet', null, null, "
+                 "'truncated', null, timestamp '2026-12-30 01:00:00')")
     assert run_checks(wh, date(2026, 11, 30)).warnings == []
     late = run_checks(wh, date(2027, 1, 16))
     assert any("have no ICI" in w for w in late.warnings)

@@ -22,7 +22,7 @@ def _mart(table: str, keys: tuple[str, ...], *rules: Rule, unique: bool = True,
     full = f"marts.{table}"
     key_rules = (null_keys(full, keys),) + ((duplicate_keys(full, keys),) if unique else ())
     return Suite(name=f"marts_{table}", blocking=True, rules=key_rules + rules,
-                 purpose=purpose or f"{full}: keys present and unique, values in their domains")
+                 purpose=purpose or f"{full} has its key in every row, once, and values in their domains")
 
 
 CL = "marts.contract_lines"
@@ -54,7 +54,8 @@ SUITES = (
                      "to_date is the day before the next holder's from_date, never earlier",
                      ("contract_id", "holder_nip", "from_date", "to_date")),
           unique=False,  # several rows per KK by design (one per holder); no public key
-          purpose="marts.responsibility: every row names its KK, holder and start; quarters valid"),
+          purpose="every row of marts.responsibility names its KK, holder and start, with valid "
+                  "quarters"),
     _mart("iku_achievement", ("contract_id", "iku_code", "period"),
           outside_set(IA, "period", PERIODS, PERIOD_WHY),
           outside_range(IA, "ici", 0, ICI_MAX, "DOMAIN.md 4: the ICI is clamped to [0, 120]",
@@ -89,7 +90,8 @@ SUITES = (
                          "a child line names exactly one parent IKU, so it has at most one edge; "
                          "two edges double the cascading tree", name="child_with_two_parents"),
           unique=False,  # the child-line rule above is the key that matters
-          purpose="marts.cascading_edges: every edge names both lines; a child line has one parent"),
+          purpose="every edge of marts.cascading_edges names both lines and a child line has one "
+                  "parent"),
     _mart("audit_findings", ("finding_id",),
           outside_set(AF, "rule", tuple(AUDIT_RULES), "DOMAIN.md 9 lists every rule code"),
           outside_set(AF, "severity", FINDING_SEVERITIES, ENUM_WHY),

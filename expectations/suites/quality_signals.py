@@ -21,8 +21,10 @@ _LAST_QUARTER = "case period " + " ".join(
 # ICI is just a report not yet filed.
 _DUE = (f"last_day(make_date(year, 3 * ({_LAST_QUARTER}), 1)) + {REALISATION_DUE_DAYS} "
         f"< {{as_of}}")
-# The latest ingest run: ledger rows stamped on the same UTC day as the newest one.
-_LAST_RUN = f"cast(ingested_at as date) = (select max(cast(ingested_at as date)) from {LEDGER})"
+# The latest ingest run that wrote the ledger: one run stamps all its rows with the same
+# ingested_at (ingestion/ingest.py). A night that found no new file writes no ledger row, so the
+# previous run's rejections are shown again: still unresolved, still worth a look.
+_LAST_RUN = f"ingested_at = (select max(ingested_at) from {LEDGER})"
 _UNITS_IN_FORCE = ("select unit_id from raw.units where valid_from <= {as_of} and "
                    "(valid_to is null or valid_to >= {as_of}) group by unit_id")
 _COLOUR = "case when ici is null then null when ici >= 100 then 'green' when ici >= 80 " \
@@ -33,7 +35,8 @@ _GRADE = "case when nko is null then null when nko >= 110 then 'sangat_baik' whe
 SUITE = Suite(
     name="quality_signals",
     blocking=False,
-    purpose="signals published with the night's data for follow-up; none stops publication",
+    purpose="nothing looks off enough to follow up; these are published with the data and "
+            "never stop publication",
     rules=(
         Rule(name="quarantined_share",
              description="share of landing rows quarantined, over the whole ledger",
@@ -45,7 +48,7 @@ SUITE = Suite(
              sample_sql=f"select feed, file, rows_read, rows_quarantined from {LEDGER} where rows_quarantined > 0 "
                         f"order by rows_quarantined desc limit 3"),
         Rule(name="files_rejected_last_run",
-             description="files rejected whole by the latest ingest run",
+             description="files rejected whole by the latest ingest run that wrote the ledger",
              why="a rejected file is entirely missing from tonight's figures until its producer "
                  "re-delivers it",
              tables=(LEDGER,),
