@@ -159,7 +159,7 @@ def _fake_report(tmp_path: Path, nip: str):
     (docs / "validations").mkdir(parents=True)
     (docs / "index.html").write_text(f"<html><body>unexpected: {nip}</body></html>")
     (docs / "validations" / "v.json").write_text(f'{{"partial_unexpected_list": ["{nip}"]}}')
-    return SimpleNamespace(verdict="warn", warnings=["w1"], blocking_failures=[], suites=[],
+    return SimpleNamespace(verdict="warn", warnings=[f"sample holder_nip={nip}"], blocking_failures=[], suites=[],
                            docs_dir=docs)
 
 

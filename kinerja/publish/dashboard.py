@@ -18,7 +18,7 @@ import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from kinerja.publish.masking import nip_sql
+from kinerja.publish.masking import mask_text, nip_sql
 from kinerja.publish.source import PERIODS, create_units_view, latest_period, require_marts
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -236,7 +236,8 @@ def _meta(con, as_of: date | None, check_report, mask_nip: bool, data_docs: str 
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "year": year,
         "verdict": verdict or "unknown",
-        "warnings": [str(w) for w in warnings[:50]],
+        # GE warning lines can quote sample values: the same NIP rule as every other output
+        "warnings": [mask_text(str(w)) if mask_nip else str(w) for w in warnings[:50]],
         "n_warnings": len(warnings),
         "data_docs": data_docs,
         "masked": mask_nip,

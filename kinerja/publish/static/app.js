@@ -49,6 +49,10 @@
     data.units.forEach(function (u) {
       if (u.p && S.byId[u.p]) (S.kids[u.p] = S.kids[u.p] || []).push(u); else S.roots.push(u);
     });
+    // KKs in each unit's whole subtree (the tree shows units; staff KKs sit inside them)
+    (function total(list) {
+      list.forEach(function (u) { total(S.kids[u.id] || []); u.kt = u.k + (S.kids[u.id] || []).reduce(function (a, c) { return a + c.kt; }, 0); });
+    })(S.roots);
     var p = data.meta.default_period || S.periods[S.periods.length - 1];
     setPeriod(p, true);
     S.roots.forEach(function (r) { S.open[r.id] = true; });
@@ -172,6 +176,7 @@
       if (kk) h += kkSection(u, kk);
       h += findingsSection(data);
     }
+    if (!u.p) h += dqSection();
     $('detail').innerHTML = h;
     if (S.kk && S.scrollToKK) {
       S.scrollToKK = false;
@@ -214,10 +219,10 @@
       var v = c.v[S.pi], g = c.g[S.pi];
       return '<tr class="click" data-goto="' + esc(c.id) + '"><td>' + esc(c.n) + '</td><td class="muted small">' + (LEVEL[c.l] || '') +
         '</td><td class="num">' + pill(v, gradeCls(g)) + '</td><td>' + (g ? GRADE[g] : '<span class="muted">–</span>') +
-        '</td><td class="num">' + c.k + '</td><td class="num">' + (c.e ? '<span class="sev-error">' + c.e + '</span>' : '0') + ' / ' + c.w + '</td></tr>';
+        '</td><td class="num">' + fmt(c.kt, 0) + '</td><td class="num">' + (c.e ? '<span class="sev-error">' + c.e + '</span>' : '0') + ' / ' + c.w + '</td></tr>';
     }).join('');
     return '<div class="section"><h3>Unit di bawahnya <span class="count">(' + kids.length + ')</span></h3><table><thead><tr><th>Unit</th><th>Level</th>' +
-      '<th class="num">NKO ' + S.period + '</th><th>Predikat</th><th class="num">KK</th><th class="num">Temuan E / W</th></tr></thead><tbody>' + rows + '</tbody></table></div>';
+      '<th class="num">NKO ' + S.period + '</th><th>Predikat</th><th class="num">KK (seluruh unit)</th><th class="num">Temuan E / W</th></tr></thead><tbody>' + rows + '</tbody></table></div>';
   }
   function holderOf(k) { return k.hp[S.period] || k.hp.Y || k.hp[Object.keys(k.hp)[0]] || '–'; }
   function kkRow(k) {
@@ -321,6 +326,13 @@
       '<th class="num">ICI</th><th title="garis putus-putus: target triwulanan; titik: realisasi, berwarna menurut ICI">Trajectory vs realisasi</th><th>Cascading</th><th></th></tr></thead><tbody>' + rows + '</tbody></table></div>';
   }
 
+  function dqSection() {
+    var m = S.meta;
+    if (!m.warnings || !m.warnings.length) return '';
+    return '<div class="section"><h3>Data quality malam ini <span class="count">(' + m.n_warnings + ' warning)</span><span class="right"><a href="' +
+      esc(m.data_docs || 'data-docs/index.html') + '">Buka data docs →</a></span></h3><ul class="warnlist">' +
+      m.warnings.map(function (w) { return '<li>' + esc(w) + '</li>'; }).join('') + '</ul></div>';
+  }
   function findingsSection(data) {
     var f = data.findings || [];
     var rows = f.slice(0, 500).map(function (x) {
