@@ -236,8 +236,13 @@ def _shape(table: pa.Table, feed: str, families: dict[str, str]) -> tuple[pa.Tab
         arrays[col] = arr
     if extra_arrays:
         arrays[EXTRA] = pa.StructArray.from_arrays(extra_arrays, names=extra_names)
-    arrays[ROW_INDEX] = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    arrays[ROW_INDEX] = _row_numbers(table.num_rows)
     return pa.table(arrays), bool(extra_arrays)
+
+
+def _row_numbers(n: int) -> pa.Array:
+    # from a raw buffer: pa.array(numpy) would import pandas (seconds without cached bytecode)
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(n, dtype=np.int64))])
 
 
 def _split_lines(arr: pa.Array, fam: str) -> tuple[pa.Array, pa.Array | None]:

@@ -282,7 +282,7 @@ select
     reject_reason,
     {record_id_sql(feed, families)} as record_id,
     case when reject_reason is null
-        then md5(to_json(struct_pack({hash_fields}))) end as content_hash,
+        then md5(cast(struct_pack({hash_fields}) as varchar)) end as content_hash,
     extra
 from reasoned
 """
