@@ -8,6 +8,7 @@ only the contract's fields, and `_row_index` numbers the rows in file order.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -222,14 +223,14 @@ def _shape(table: pa.Table, feed: str, families: dict[str, str]) -> tuple[pa.Tab
     for name in table.column_names:
         if name not in families:
             extra_names.append(name)
-            extra_arrays.append(_column_array(table, name))
+            extra_arrays.append(_scannable(_column_array(table, name)))
     for col in known:
         arr = _column_array(table, col)
         if col == "lines":
             arr, line_extra = _split_lines(arr, families[col])
             if line_extra is not None:
                 extra_names.append("lines")
-                extra_arrays.append(line_extra)
+                extra_arrays.append(_scannable(line_extra))
         elif families[col] == "string" and not pa.types.is_string(arr.type):
             arr = arr.cast(pa.large_string()) if pa.types.is_large_string(arr.type) \
                 else arr.cast(pa.string())
@@ -238,6 +239,34 @@ def _shape(table: pa.Table, feed: str, families: dict[str, str]) -> tuple[pa.Tab
         arrays[EXTRA] = pa.StructArray.from_arrays(extra_arrays, names=extra_names)
     arrays[ROW_INDEX] = _row_numbers(table.num_rows)
     return pa.table(arrays), bool(extra_arrays)
+
+
+@functools.lru_cache(maxsize=256)
+def _duckdb_scans(typ: pa.DataType) -> bool:
+    """Whether DuckDB can read an Arrow column of this type (float16, nested dictionaries: no)."""
+    import duckdb
+
+    probe = pa.table({"x": pa.array([], type=typ)})
+    try:
+        with duckdb.connect() as con:
+            con.register("probe", probe)
+            con.execute("select to_json(x) from probe").fetchall()
+        return True
+    except duckdb.Error:
+        return False
+
+
+def _scannable(arr: pa.Array) -> pa.Array:
+    """An unknown column DuckDB can store in `extra`: as is, else cast to text, else its repr.
+
+    Unknown columns are kept whatever their type (EVENTS.md), so an exotic type never rejects
+    the file."""
+    if _duckdb_scans(arr.type):
+        return arr
+    try:
+        return arr.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else repr(v) for v in arr.to_pylist()], pa.string())
 
 
 def _row_numbers(n: int) -> pa.Array:

@@ -117,6 +117,10 @@ def _column_checks(checks: Checks, feed: str, families: dict[str, str]) -> None:
             checks.add(f"{orig} is not null and {value} is null",
                        lit(f"invalid_value: {col} ") + " || " + shown(orig)
                        + " || " + lit(f" is not a valid {SQL_TYPE_NAMES[target]}"))
+        if target in ("date", "timestamp"):  # Arrow's extreme values arrive as DuckDB infinity
+            checks.add(f"{value} is not null and not isfinite({value})",
+                       lit(f"invalid_value: {col} ") + " || " + shown(value)
+                       + " || " + lit(f" is not a finite {target}"))
         if col in COLUMN_ENUMS:
             allowed = COLUMN_ENUMS[col]
             checks.add(f"{value} is not null and {value} not in {in_list(allowed)}",

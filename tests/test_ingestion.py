@@ -479,3 +479,29 @@ def test_row_dates_and_types_round_trip(landing, wh):
                    "l.progress::varchar]) from raw.contract_events")
     assert got == [(date(2026, 1, 1), date(2026, 1, 15), HOLDER_NIP,
                     [["A", "true", None], ["B", None, "true"]])]
+
+
+def test_infinite_dates_and_timestamps_are_quarantined(landing, wh):
+    """Arrow's extreme date32/timestamp values arrive in DuckDB as infinity: not interpretable."""
+    table = to_table("contract_events", [addendum_event(f"EV-{i}") for i in (1, 2, 3)])
+    june_20 = (date(2026, 6, 20) - date(1970, 1, 1)).days
+    eff = pa.array([2**31 - 1, june_20, june_20], type=pa.int32()).view(pa.date32())
+    rec = pa.array([0, 2**63 - 1, 1_782_000_000_000_000], type=pa.int64()).view(
+        pa.timestamp("us", tz="UTC"))
+    table = table.set_column(table.schema.get_field_index("effective_date"), "effective_date", eff)
+    table = table.set_column(table.schema.get_field_index("recorded_at"), "recorded_at", rec)
+    write_table(landing, "contract_events", table)
+    ingest(landing, wh)
+    assert [(q[1], q[3]) for q in quarantine(wh)] == [
+        (0, "invalid_value: effective_date 'infinity' is not a finite date"),
+        (1, "invalid_value: recorded_at 'infinity' is not a finite timestamp")]
+    assert raw_ids(wh, "contract_events") == ["EV-3"]
+
+
+def test_unknown_column_of_a_type_duckdb_cannot_read_is_kept_as_text(landing, wh):
+    table = to_table("realisations", [report("RP-1")])
+    half = pa.array([1.5], type=pa.float64()).cast(pa.float16())
+    write_table(landing, "realisations", table.append_column("presisi", half))
+    counts = ingest(landing, wh)
+    assert counts["rows_accepted"] == 1
+    assert rows(wh, "select extra from raw.realisations") == [('{"presisi":"1.5"}',)]
