@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import pyarrow as pa
 
 from ingestion.scan import LandingEntry, scan_landing
 from ingestion.reader import FileRejected, parse, read_bytes
@@ -24,6 +25,14 @@ COUNT_KEYS = ("files_seen", "files_new", "files_skipped", "files_rejected", "fil
 # DuckDB errors that mean "this file's data cannot be converted", not "the warehouse is broken".
 _DATA_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException,
                 duckdb.InvalidInputException, duckdb.NotImplementedException)
+
+
+class IngestError(RuntimeError):
+    """An unexpected failure while storing one file (not a data problem: those are quarantined)."""
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _quiet(_message: str) -> None:
@@ -110,6 +119,9 @@ def _ingest_entry(con, entry: LandingEntry, known: set, last_sha: dict, ingested
             parsed, rejected = parse(data, entry.feed), None
         except FileRejected as exc:
             parsed, rejected = None, exc
+        except pa.ArrowException as exc:  # a shape no check above foresaw: reject, don't crash
+            parsed, rejected = None, FileRejected(
+                f"unprocessable_file: {_short(exc)}; re-export the file")
     con.execute("begin transaction")
     try:
         if parsed is not None:
@@ -120,17 +132,20 @@ def _ingest_entry(con, entry: LandingEntry, known: set, last_sha: dict, ingested
                 con.execute("rollback")
                 con.execute("begin transaction")
                 rejected = FileRejected(
-                    f"unprocessable_file: the values cannot be converted "
-                    f"({' '.join(str(exc).split())[:200]}); re-export the file", parsed.rows_read)
+                    f"unprocessable_file: the values cannot be converted ({_short(exc)}); "
+                    "re-export the file", parsed.rows_read)
         if rejected is not None:
             outcome = write_rejected_file(con, entry.feed, entry.rel, sha, rejected.rows_read,
                                           rejected.reason, ingested_at)
         con.execute("commit")
-    except BaseException:
+    except BaseException as exc:
         try:
             con.execute("rollback")
         except duckdb.Error:
             pass  # the connection is gone; DuckDB discards the open transaction itself
+        if isinstance(exc, Exception):
+            raise IngestError(f"ingesting {entry.rel} failed ({_short(exc)}); nothing of it was "
+                              "stored, earlier files are committed; fix the cause and rerun") from exc
         raise
     if outcome.status == "rejected":
         say(f"{entry.feed} {entry.rel}: rejected ({outcome.reason}); "

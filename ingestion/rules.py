@@ -253,10 +253,13 @@ def staging_sql(feed: str, families: dict[str, str], line_families: dict[str, st
         _event_checks(checks, line_families)
         codes = "list_transform(o_lines, lambda ln: ln.iku_code)" \
             if "iku_code" in line_families else "cast([] as varchar[])"
+        # the quadratic search for the repeated code runs only where a cheap count says so
         line_cols = (f",\n        {_line_reason(line_families)} as line_reason,\n"
-                     f"        list_filter(list_transform({codes}, lambda c, ci: case when "
+                     f"        case when len(list_distinct({codes})) < "
+                     f"len(list_filter({codes}, lambda c: c is not null)) then "
+                     f"list_filter(list_transform({codes}, lambda c, ci: case when "
                      f"list_position({codes}, c) < ci then c end), lambda d: d is not null)[1] "
-                     "as duplicate_iku")
+                     "end as duplicate_iku")
     names = [col for col, _t, _r in columns]
     hash_fields = ", ".join(
         f"{c} := {_hash_lines()}" if c == "lines" else f"{c} := {c}" for c in names)
