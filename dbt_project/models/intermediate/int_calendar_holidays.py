@@ -2,23 +2,26 @@
 landing contract allows (2000..2100) plus the next year, so deadlines near 31 December resolve.
 
 Python because the Islamic and lunar holidays move every year: the package computes them; a seed
-would have to be maintained by hand.
+would have to be maintained by hand. The rows go back as a DuckDB relation (no pandas: importing
+it costs seconds on every build).
 """
 import holidays
-import pandas as pd
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2101
 
 
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     calendar = holidays.country_holidays("ID", years=range(FIRST_YEAR, LAST_YEAR + 1))
-    rows = sorted(calendar.items())
-    return pd.DataFrame(
-        {
-            "holiday_date": pd.to_datetime([d for d, _ in rows]).date,
-            # several holidays can fall on one day; the package already joins their names
-            "holiday_name": [name for _, name in rows],
-        }
+    # several holidays on one day come back as one entry with the names joined
+    values = ",\n".join(
+        f"(date '{day.isoformat()}', {_sql_text(name)})" for day, name in sorted(calendar.items())
+    )
+    return session.sql(
+        f"select * from (values {values}) as h(holiday_date, holiday_name)"
     )
