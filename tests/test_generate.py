@@ -509,3 +509,26 @@ def test_signed_and_recorded_dates(small_landing):
     annual = [e for e in rows if e["reason"] == "annual"]
     late = [e for e in annual if e["signed_date"] > date(YEAR, 1, 31)]
     assert 0.005 <= len(late) / len(annual) <= 0.04  # KK_SIGNED_LATE
+
+
+# --- end to end: the warehouse finds what the generator planted ----------------------------
+
+AUDIT_RULES = ("TRAJECTORY_INCONSISTENT", "WEIGHTS_NOT_100", "TARGET_NOT_SCORABLE",
+               "KK_SIGNED_LATE", "KK_AFTER_CUTOFF", "MISSING_APPROVAL", "ADDENDUM_LATE",
+               "ADDENDUM_NOT_ALLOWED", "ADDENDUM_REVISES_PAST", "ADDENDUM_REQUIRED",
+               "KOMPLEMEN_LATE", "KOMPLEMEN_AFTER_CUTOFF", "KOMPLEMEN_TARGET_MISMATCH",
+               "CASCADE_ORPHAN", "CASCADE_DIRECT_MULTI", "CASCADE_TARGET_MISMATCH",
+               "CASCADE_REALISATION_MISMATCH", "REALISATION_UNKNOWN_IKU", "REALISATION_MISSING")
+
+
+@pytest.mark.slow
+def test_tiny_warehouse_raises_every_audit_rule(tiny_warehouse):
+    with duckdb.connect(str(tiny_warehouse), read_only=True) as con:
+        rules = dict(con.execute("select rule, count(*) from marts.audit_findings "
+                                 "group by rule").fetchall())
+        ledger = con.execute("select status, count(*) from ingest.ledger group by status "
+                             "order by status").fetchall()
+        quarantined = con.execute("select count(*) from ingest.quarantine").fetchone()[0]
+    assert set(rules) == set(AUDIT_RULES)
+    assert ledger == [("ingested", 16), ("rejected", 1)]
+    assert quarantined == 18 + 15 + 1  # bad events and reports minus duplicates, plus the file

@@ -106,7 +106,7 @@ TEMPLATES = (
     IkuTemplate("Indeks ketersediaan sistem informasi", "SS-08", "maximize", "average", None,
                 "kualitas", "persen", "avg_up", 95, 99, 0.1, False, 4),
     IkuTemplate("Jumlah temuan berulang hasil pemeriksaan", "SS-06", "minimize", "sum", None,
-                "kualitas", "temuan", "zero", 0, 0, 1, False, 0.5),
+                "kualitas", "temuan", "zero", 0, 0, 1, False, 0.25),
     IkuTemplate("Realisasi belanja modal", "SS-01", "maximize", "sum", None, "biaya", "rupiah",
                 "sum", 50_000_000, 200_000_000, 1_000_000, False, 3),
     IkuTemplate("Indeks integritas pegawai", "SS-07", "maximize", "take_last_known", False,

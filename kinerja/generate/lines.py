@@ -166,6 +166,15 @@ def _inject_rule_breaks(rng, book: LineBook, line_level, n_lines, offsets) -> No
     has_children[book.parent_line[book.parent_line >= 0]] = True
     leaf = np.flatnonzero((line_level == 5) & (book.cascade == NON_CASCADING) & ~has_children)
 
+    # TARGET_NOT_SCORABLE: "zero repeated findings" lines come from the catalogue; at least one
+    zero_tpl = int(np.flatnonzero(tr.SHAPE == "zero")[0])
+    full_year = leaf[~np.isnan(book.targets[leaf]).any(axis=1)]
+    if not (book.tpl[leaf] == zero_tpl).any() and len(full_year):
+        row = full_year[-1]
+        book.tpl[row], book.targets[row], book.target_y[row] = zero_tpl, 0.0, 0.0
+        book.tolerance[row] = np.nan
+        leaf = leaf[leaf != row]
+
     # TRAJECTORY_INCONSISTENT: an annual target that is not the quarters' consolidation
     bad_y = rng.choice(leaf, at_least(SHARES.trajectory_inconsistent, n, 2), replace=False)
     book.target_y[bad_y] = np.round(book.target_y[bad_y] * 1.1 + 1, 6)

@@ -27,15 +27,15 @@ def draw_values(rng, book: LineBook, rows: np.ndarray) -> np.ndarray:
     value = np.where(tr.IS_PERCENT[tpl][:, None], np.minimum(value, 100.0), value)
 
     # lines whose S1 realisation reaches the annual target (ADDENDUM_REQUIRED / its addendum)
-    over = np.flatnonzero(book.s1_overachieved[rows])
-    if len(over):
-        first_half = np.nansum(target[over, :2], axis=1)
-        lift = 1.1 * book.target_y[rows[over]] / np.maximum(first_half, 1e-9)
-        value[over, :2] = target[over, :2] * np.maximum(lift, 1.0)[:, None]
-
     step = tr.STEP[tpl][:, None]
     is_sum = (tr.SHAPE[tpl] == "sum")[:, None] | (tr.SHAPE[tpl] == "zero")[:, None]
-    value = np.where(is_sum, np.ceil(np.round(value / step, 6)) * step, np.round(value, 2))
+    value = np.where(is_sum, np.round(value / step) * step, np.round(value, 2))
+
+    over = np.flatnonzero(book.s1_overachieved[rows])
+    if len(over):  # rounded up, so the S1 sum surely reaches the annual target
+        first_half = np.nansum(target[over, :2], axis=1)
+        lift = np.maximum(1.1 * book.target_y[rows[over]] / np.maximum(first_half, 1e-9), 1.0)
+        value[over, :2] = np.ceil(target[over, :2] * lift[:, None] / step[over]) * step[over]
     return np.where(has, np.maximum(value, 0.0), np.nan)
 
 
