@@ -33,6 +33,7 @@ def run_checks(warehouse: Path, as_of: date, docs_dir: Path | None = None,
     docs_dir = Path(docs_dir) if docs_dir else default_docs_dir(warehouse)
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("set enable_progress_bar = false")  # long scans would draw on the batch's stderr
         summary = summarise(con, suites, as_of)
 
     # Recreated each run: the folder holds exactly this night's results, ready to be copied.

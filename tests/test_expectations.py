@@ -351,3 +351,12 @@ def test_built_tiny_warehouse_passes(tiny_warehouse, tmp_path):
     assert report.blocking_failures == [], report.blocking_failures
     assert report.verdict in ("pass", "warn")
     assert (report.docs_dir / "index.html").is_file()
+
+
+def test_data_quality_doc_lists_the_catalogue_of_the_code():
+    """docs/DATA_QUALITY.md carries the generated catalogue; regenerate it when a rule changes."""
+    from expectations.catalogue import BEGIN, END, catalogue
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "DATA_QUALITY.md").read_text()
+    embedded = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert embedded == catalogue().strip(), "run: python -m expectations.catalogue"
