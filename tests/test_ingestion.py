@@ -505,3 +505,14 @@ def test_unknown_column_of_a_type_duckdb_cannot_read_is_kept_as_text(landing, wh
     counts = ingest(landing, wh)
     assert counts["rows_accepted"] == 1
     assert rows(wh, "select extra from raw.realisations") == [('{"presisi":"1.5"}',)]
+
+
+def test_file_name_that_is_not_utf8_is_ingested_and_named_readably(landing, wh):
+    folder = landing / "realisations"
+    folder.mkdir()
+    raw_name = os.path.join(os.fsencode(folder), b"kuartal-\xe9.parquet")  # Latin-1 'é'
+    with open(raw_name, "wb") as handle:
+        pq.write_table(to_table("realisations", [report("RP-1")]), handle)
+    counts = ingest(landing, wh)
+    assert counts["rows_accepted"] == 1
+    assert ledger(wh)[0]["file"] == "realisations/kuartal-\\xe9.parquet"
