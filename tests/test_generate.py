@@ -114,6 +114,21 @@ def test_schemas_equal_the_example_files(tiny_landing):
                     assert schema.field(field.name).type == field.type, (path, field.name)
 
 
+def test_units_keep_the_history_of_a_reorganisation(small_landing):
+    con = duckdb.connect()
+    closed = con.execute(
+        f"select unit_id, valid_from, valid_to from read_parquet('{small_landing[0]}/units/*') "
+        "where valid_to is not null order by unit_id").fetchall()
+    assert len(closed) == 2 and all(v_to < date(YEAR, 1, 1) for _, _, v_to in closed)
+    renamed = con.execute(
+        f"select count(*) from read_parquet('{small_landing[0]}/units/*') "
+        f"where unit_id = '{closed[0][0]}'").fetchone()[0]
+    assert renamed == 2
+    dissolved = closed[1][0]
+    assert dissolved.endswith("-ARSIP")
+    assert not any(e["unit_id"] == dissolved for e in events(small_landing[0]))
+
+
 def test_missing_column_file_lacks_a_required_column(tiny_landing):
     schema = pq.read_schema(tiny_landing / "realisations" / "re_98_missing_value_column.parquet")
     assert "value" not in schema.names and "report_id" in schema.names
@@ -124,13 +139,13 @@ def test_missing_column_file_lacks_a_required_column(tiny_landing):
 def _units_per_level(landing: Path) -> Counter:
     con = duckdb.connect()
     rows = con.execute(f"select level, count(*) from read_parquet('{landing}/units/*.parquet') "
-                       "group by level").fetchall()
+                       "where valid_to is null group by level").fetchall()
     return Counter(dict(rows))
 
 
 def test_tiny_shape(tiny_landing):
-    assert _units_per_level(tiny_landing) == Counter({0: 1, 1: 1, 2: 2, 3: 4, 4: 6}) or (
-        _units_per_level(tiny_landing)[4] in range(4, 9))
+    levels = _units_per_level(tiny_landing)
+    assert [levels[k] for k in range(4)] == [1, 1, 2, 4] and 4 <= levels[4] <= 8
     signed = [e for e in events(tiny_landing) if e["event_type"] == "signed"]
     assert 40 <= len(signed) <= 60
     assert Counter(e["position_level"] for e in signed)[5] >= 25

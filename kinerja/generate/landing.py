@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from . import calendar as cal
 from .addenda import addendum_events
@@ -14,7 +15,7 @@ from .contracts import build_contracts, plan_signed
 from .events import EventBatch, World
 from .komplemen import komplemen_events, plan_komplemen
 from .lines import signed_lines
-from .org import build_positions, build_units
+from .org import build_positions, build_units, unit_versions
 from .plt import plan_plt, plt_events
 from .reports import build_reports, report_ids, report_table, reported_mask
 from .scales import SCALES, SHARES, at_least
@@ -105,14 +106,8 @@ def _polarity(tpl):
 
 
 def _unit_tables(world: World) -> list[tuple[str, pa.Table]]:
-    u = world.units
-    parent_ids = [u.unit_id[p] if p >= 0 else None for p in u.parent]
-    table = pa.Table.from_arrays([
-        pa.array(u.unit_id, pa.string()), pa.array(parent_ids, pa.string()),
-        pa.array(u.name, pa.string()), pa.array(u.level.astype(np.int32), pa.int32()),
-        pa.array(np.full(len(u.level), np.datetime64("2020-01-01")), pa.date32()),
-        pa.array([None] * len(u.level), pa.date32())], schema=UNIT_SCHEMA)
-    upper = pa.array(u.level <= 2)
+    table = pa.Table.from_pydict(unit_versions(world.units, world.year), schema=UNIT_SCHEMA)
+    upper = pa.compute.less_equal(table.column("level"), 2)
     return [("un_01_eselon_0_2.parquet", table.filter(upper)),
             ("un_02_eselon_3_4.parquet", table.filter(pa.compute.invert(upper)))]
 

@@ -101,3 +101,37 @@ def build_positions(rng, units: Units, scale: Scale) -> Positions:
             staff_seq[u] = staff_seq.get(u, 0) + 1
             ids.append(f"POS-{units.unit_id[u]}-P{staff_seq[u]:02d}")
     return Positions(ids, level, unit, is_head, superior)
+
+
+def unit_versions(units: Units, year: int) -> dict[str, list]:
+    """Rows of the units feed: every unit in force, plus the history of a reorganisation.
+
+    Every 200th unit below Eselon I was renamed on 1 January `year - 4` (an older closed
+    version precedes the current one), and one Seksi was dissolved the year before (closed,
+    nobody holds a position in it)."""
+    from datetime import date
+
+    rows = {"unit_id": [], "parent_unit_id": [], "name": [], "level": [], "valid_from": [],
+            "valid_to": []}
+
+    def add(uid, parent, name, level, start, end):
+        for key, value in zip(rows, (uid, parent, name, level, start, end)):
+            rows[key].append(value)
+
+    reorganised = date(year - 4, 1, 1)
+    renamed = 0
+    for i, (uid, name, level, parent) in enumerate(zip(units.unit_id, units.name,
+                                                       units.level.tolist(),
+                                                       units.parent.tolist())):
+        parent_id = units.unit_id[parent] if parent >= 0 else None
+        if level >= 2 and i % 200 == 0:
+            renamed += 1
+            add(uid, parent_id, name.split(" ", 1)[0] + " Pengelolaan " + name.split(" ", 1)[-1],
+                level, date(2016, 1, 1), reorganised - date.resolution)
+            add(uid, parent_id, name, level, reorganised, None)
+        else:
+            add(uid, parent_id, name, level, date(2020, 1, 1), None)
+    eselon_iii = int(np.flatnonzero(units.level == 3)[0])
+    add(units.unit_id[eselon_iii] + "-ARSIP", units.unit_id[eselon_iii], "Seksi Arsip", 4,
+        date(2016, 1, 1), date(year - 1, 6, 30))
+    return rows
