@@ -4,14 +4,16 @@ Written from the spec text, independently of the SQL, so that tests can compare 
 marts.iku_achievement and marts.nko with it. The documented choices (docs/ACHIEVEMENT.md) are the
 same: quarter periods show the quarter's own realisation even without a target; a composite with
 no quarter that has a target has a null target (Y: target_y if given) and a null realisation;
-hard thresholds (target met, colour, grade) allow a relative float slack of 1e-9.
+the target-met test of konversi 120 allows a relative float slack of 1e-9; ICI and NKO are
+rounded to 12 decimals before the colour and grade bands are applied.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-EPS = 1e-9
+EPS = 1e-9  # relative slack of the target-met test (konversi 120)
+DECIMALS = 12  # published ICI and NKO are rounded to 12 decimals; bands compare exactly
 
 # period -> (order, first quarter, last quarter)
 PERIODS: dict[str, tuple[int, int, int]] = {
@@ -76,15 +78,15 @@ def ici(polarity: str, r: float | None, t: float | None, tolerance: float | None
         raw = 100.0 if dev <= tol else 100.0 * (1 - (dev - tol) / abs(t))
     else:
         raise ValueError(polarity)
-    return max(0.0, min(120.0, raw))
+    return round(max(0.0, min(120.0, raw)), DECIMALS)
 
 
 def colour(value: float | None) -> str | None:
     if value is None:
         return None
-    if value >= 100 - EPS * 100:
+    if value >= 100:
         return "green"
-    if value >= 80 - EPS * 80:
+    if value >= 80:
         return "yellow"
     return "red"
 
@@ -93,7 +95,7 @@ def grade(nko: float | None) -> str | None:
     if nko is None:
         return None
     for bound, name in ((110, "sangat_baik"), (100, "baik"), (90, "cukup"), (80, "kurang")):
-        if nko >= bound - EPS * bound:
+        if nko >= bound:
             return name
     return "buruk"
 
@@ -162,4 +164,4 @@ def nko(lines: Iterable[Mapping], perspective_weights: Mapping[str, float] | Non
         else:
             num += w_p * weighted / w_sum
             den += w_p
-    return (num / den if den else None), len(scored)
+    return (round(num / den, DECIMALS) if den else None), len(scored)

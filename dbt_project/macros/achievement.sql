@@ -3,10 +3,17 @@
   (int_iku_periods, marts.iku_achievement, marts.nko). docs/ACHIEVEMENT.md explains the choices.
 #}
 
-{# Relative slack for float noise where a rule is a hard threshold (target met -> konversi 120,
-   colour and grade boundaries): 0.1 + 0.2 must "meet" a target of 0.3. #}
+{# Relative slack for float noise in the one discontinuous comparison of R with T (target met ->
+   konversi 120): a sum 0.1 + 0.2 must "meet" a target of 0.3. #}
 {% macro achievement_epsilon() -%}
     1e-9
+{%- endmacro %}
+
+{# Published ICI and NKO are rounded to 12 decimals: far below any meaningful precision, but it
+   removes binary noise (99.99999999999999 for a met target with weights like 33.33) so that the
+   colour and grade bands can be compared exactly, here and by every reader of the marts. #}
+{% macro achievement_round(expr) -%}
+    round({{ expr }}, 12)
 {%- endmacro %}
 
 {# The seven report periods (DOMAIN.md 3) with their order and quarter span, as a relation. #}
@@ -48,22 +55,24 @@
 {# Indeks Capaian IKU in percent (DOMAIN.md 4). Null when R or T is null or T <= 0 (not
    scorable); konversi 120 for a met maximal target; clamped to [0, 120]. #}
 {% macro ici(polarity, realisation, target, tolerance, target_is_max) -%}
+    {%- set deviation = 'abs(' ~ realisation ~ ' - ' ~ target ~ ')' -%}
+    {%- set tol = 'coalesce(' ~ tolerance ~ ', 0)' -%}
+    {%- set raw_index -%}
+        case
+            when coalesce({{ target_is_max }}, false)
+                and {{ target_met(polarity, realisation, target) }} then 120.0
+            when {{ polarity }} = 'maximize' then 100.0 * {{ realisation }} / {{ target }}
+            when {{ polarity }} = 'minimize' then 100.0 * (2 - {{ realisation }} / {{ target }})
+            when {{ polarity }} = 'stabilize' then
+                case
+                    when {{ deviation }} <= {{ tol }} then 100.0
+                    else 100.0 * (1 - ({{ deviation }} - {{ tol }}) / abs({{ target }}))
+                end
+        end
+    {%- endset -%}
     (case
         when {{ realisation }} is null or {{ target }} is null or {{ target }} <= 0 then null
-        else greatest(0.0, least(120.0,
-            case
-                when coalesce({{ target_is_max }}, false)
-                    and {{ target_met(polarity, realisation, target) }} then 120.0
-                when {{ polarity }} = 'maximize' then 100.0 * {{ realisation }} / {{ target }}
-                when {{ polarity }} = 'minimize' then 100.0 * (2 - {{ realisation }} / {{ target }})
-                when {{ polarity }} = 'stabilize' then
-                    case
-                        when abs({{ realisation }} - {{ target }}) <= coalesce({{ tolerance }}, 0) then 100.0
-                        else 100.0 * (1 - (abs({{ realisation }} - {{ target }}) - coalesce({{ tolerance }}, 0))
-                                          / abs({{ target }}))
-                    end
-            end
-        ))
+        else {{ achievement_round('greatest(0.0, least(120.0, ' ~ raw_index ~ '))') }}
     end)
 {%- endmacro %}
 
@@ -71,8 +80,8 @@
 {% macro ici_colour(ici) -%}
     (case
         when {{ ici }} is null then null
-        when {{ ici }} >= 100 - {{ achievement_epsilon() }} * 100 then 'green'
-        when {{ ici }} >= 80 - {{ achievement_epsilon() }} * 80 then 'yellow'
+        when {{ ici }} >= 100 then 'green'
+        when {{ ici }} >= 80 then 'yellow'
         else 'red'
     end)
 {%- endmacro %}
@@ -81,10 +90,10 @@
 {% macro nko_grade(nko) -%}
     (case
         when {{ nko }} is null then null
-        when {{ nko }} >= 110 - {{ achievement_epsilon() }} * 110 then 'sangat_baik'
-        when {{ nko }} >= 100 - {{ achievement_epsilon() }} * 100 then 'baik'
-        when {{ nko }} >= 90 - {{ achievement_epsilon() }} * 90 then 'cukup'
-        when {{ nko }} >= 80 - {{ achievement_epsilon() }} * 80 then 'kurang'
+        when {{ nko }} >= 110 then 'sangat_baik'
+        when {{ nko }} >= 100 then 'baik'
+        when {{ nko }} >= 90 then 'cukup'
+        when {{ nko }} >= 80 then 'kurang'
         else 'buruk'
     end)
 {%- endmacro %}

@@ -62,8 +62,9 @@ nko as (
     select
         contract_id,
         period,
-        sum(perspective_contribution) filter (where perspective_nko is not null)
-            / nullif(sum(perspective_weight) filter (where perspective_nko is not null), 0) as nko,
+        {{ achievement_round(
+            'sum(perspective_contribution) filter (where perspective_nko is not null)
+            / nullif(sum(perspective_weight) filter (where perspective_nko is not null), 0)') }} as nko,
         sum(iku_scored) as iku_scored
     from weighted
     group by contract_id, period
