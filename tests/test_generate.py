@@ -90,6 +90,16 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path):
     assert other != first
 
 
+def test_rerun_replaces_earlier_output_and_nothing_else(tmp_path):
+    (tmp_path / "contract_events").mkdir()
+    stale = tmp_path / "contract_events" / "ce_01_signed_DJP.parquet"  # from a ministry run
+    foreign = tmp_path / "contract_events" / "README.txt"
+    stale.write_bytes(b"old"), foreign.write_text("kept")
+    stats = generate_landing("tiny", YEAR, 5, tmp_path)
+    assert not stale.exists() and foreign.read_text() == "kept"
+    assert len(list(tmp_path.rglob("*.parquet"))) == stats["files"]
+
+
 def test_schemas_equal_the_example_files(tiny_landing):
     for feed in ("contract_events", "realisations", "units"):
         expected = pq.read_schema(next((EXAMPLE / feed).glob("*.parquet")))

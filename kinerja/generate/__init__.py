@@ -7,10 +7,6 @@ bad rows, files.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
 from .landing import generate_landing
 
 __all__ = ["generate_landing"]

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import calendar as cal
 from .nip import make_nips
-from .org import Positions, Units
+from .org import Positions
 from .scales import SHARES, at_least
 
 MID_YEAR_REASONS = np.array(["new_cpns", "returning", "transfer_in"], dtype=object)

@@ -1,7 +1,6 @@
 """Orchestration: draw the ministry's year and write it as landing files."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from . import calendar as cal
+from . import trajectories as tr
 from .addenda import addendum_events
 from .bad_rows import bad_events, bad_reports, file_missing_value_column
 from .contracts import build_contracts, plan_signed
@@ -24,6 +24,7 @@ from .values import copy_direct, draw_values
 from .writer import UNIT_SCHEMA, event_table, write
 
 FEED_DIRS = ("contract_events", "realisations", "units")
+FILE_PREFIX = {"contract_events": "ce", "realisations": "re", "units": "un"}
 
 
 def _draw_world(rng, scale_name: str, year: int):
@@ -53,8 +54,8 @@ def _changes(rng, world: World, spare_nips):
 
     # S1 already at the annual target and no addendum raising it (ADDENDUM_REQUIRED)
     untouched = ~np.isin(book.kk, np.concatenate([amended, komplemen_plan.kk])) & (
-        book.kk < n_kk) & np.all(book.in_force, axis=1) & (
-        np.array([t == "sum" for t in _shape(book.tpl)])) & (_polarity(book.tpl) == "maximize")
+        book.kk < n_kk) & np.all(book.in_force, axis=1) & (tr.SHAPE[book.tpl] == "sum") & (
+        tr.POLARITY[book.tpl] == "maximize")
     candidates = np.flatnonzero(untouched)
     over = rng.choice(candidates, min(len(candidates),
                                       at_least(SHARES.s1_overachieved_without_addendum,
@@ -87,22 +88,11 @@ def _changes(rng, world: World, spare_nips):
     successor_values = draw_values(rng, book, new_rows)
     values = np.vstack([values, successor_values])
     line_level = pos.level[c.position[book.kk]]
-    successor = np.r_[successor, np.full(len(new_rows), -1)]
     # children of a handed-over parent now follow its successor (predecessors stay as they were)
     not_predecessor = np.flatnonzero(~np.isin(book.kk, komplemen_plan.kk))
     copy_direct(book, values, line_level, not_predecessor, successor)
     reported = np.vstack([reported, reported_mask(rng, successor_values)])
     return addenda, komplemen, plts, values, reported
-
-
-def _shape(tpl):
-    from .trajectories import SHAPE
-    return SHAPE[tpl]
-
-
-def _polarity(tpl):
-    from .trajectories import POLARITY
-    return POLARITY[tpl]
 
 
 def _unit_tables(world: World) -> list[tuple[str, pa.Table]]:
@@ -124,15 +114,13 @@ def _event_files(world: World, signed_plan, batches: list[EventBatch]) -> list[t
     order = np.argsort(group, kind="stable")
     grouped = signed_table.take(pa.array(order))
     bounds = np.searchsorted(group[order], np.unique(group), side="left").tolist() + [len(order)]
-    files = []
+    files, late_parts = [], []
     for g, start, stop in zip(np.unique(group).tolist(), bounds[:-1], bounds[1:]):
+        part = grouped.slice(start, stop - start)
         if g == len(u.unit_id):
-            late_parts = [grouped.slice(start, stop - start)]
-            continue
-        name = u.unit_id[g] if g >= 0 else "KEMENKEU"
-        files.append((f"ce_01_signed_{name}.parquet", grouped.slice(start, stop - start)))
-    if not late_signed.any():
-        late_parts = []
+            late_parts.append(part)
+        else:
+            files.append((f"ce_01_signed_{u.unit_id[g] if g >= 0 else 'KEMENKEU'}.parquet", part))
 
     tables = [event_table(b) for b in changes]
     late_parts += [t.filter(pa.array(b.late)) for t, b in zip(tables, changes) if b.late is not None]
@@ -161,9 +149,11 @@ def generate_landing(scale: str, year: int, seed: int, out) -> dict[str, int]:
     signed = signed_events(rng, world, signed_plan)
     reports = build_reports(rng, world, values, reported)
 
+    # a rerun replaces what an earlier run wrote (its files may be named differently), and
+    # nothing else in the directory
     for feed in FEED_DIRS:
-        if (out / feed).exists():
-            shutil.rmtree(out / feed)
+        for old in sorted((out / feed).glob(f"{FILE_PREFIX[feed]}_*.parquet")):
+            old.unlink()
     files: list[tuple[str, str, pa.Table]] = []
     for name, table in _event_files(world, signed_plan, [signed, addenda, komplemen, plts]):
         files.append(("contract_events", name, table))
