@@ -196,6 +196,18 @@ def scenario_zone() -> Zone:
         ("TRAJECTORY_INCONSISTENT", "KK-PAST", "IKU-P", None, "EV-PAST"),
     })
 
+    # Two addenda whose effective quarters run against their fold order (Q4 first, then Q3): each
+    # is compared with the state just before it, so neither revises the past.
+    z.kk(signed_event("EV-OOO-KK", "KK-OOO", lines=[line("IKU-P", **traj(80, 80, 80, 80, 80))]),
+         values={("IKU-P", 3): 85})
+    z.events.append(addendum_event("EV-OOO-1", "KK-OOO", reason="other", effective_period="Q4",
+                                   lines=[line("IKU-P", **traj(80, 80, 80, 90, 82.5))]))
+    z.events.append(addendum_event("EV-OOO-2", "KK-OOO", reason="other", effective_period="Q3",
+                                   effective_date="2026-07-01", signed_date="2026-07-05",
+                                   recorded_at="2026-07-05",
+                                   lines=[line("IKU-P", **traj(80, 80, 85, 85, 82.5))]))
+    SCENARIOS["addendum_out_of_order"] = ({"KK-OOO"}, set())
+
     # ADDENDUM_REQUIRED: a cumulative sum IKU reaches its annual 100 at S1 (60 + 50) and nothing
     # raises it; the same with an addendum raising target_y to 150 raises nothing.
     cumulative = dict(consolidation="sum", polarity="maximize", **traj(10, 20, 30, 40, 100))
@@ -394,6 +406,7 @@ def test_scenarios_cover_every_rule():
 @pytest.mark.parametrize("name", [
     "trajectory", "weights", "target_not_scorable", "kk_signed_late", "kk_after_cutoff",
     "missing_approval", "addendum_late", "addendum_not_allowed", "addendum_revises_past",
+    "addendum_out_of_order",
     "addendum_required", "komplemen_late", "komplemen_after_cutoff", "komplemen_target_mismatch",
     "cascade_multi_orphan", "cascade_targets_realisations", "cascade_mid_year_child",
     "realisation_unknown_iku",

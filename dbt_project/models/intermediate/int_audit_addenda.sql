@@ -47,56 +47,95 @@ not_allowed as (
 -- quarter, within the quarters the KK covers
 addendum_line_quarters as (
     select
-        l.event_id,
-        l.contract_id,
-        l.year,
-        l.iku_code,
+        v.event_id,
+        v.contract_id,
+        v.year,
+        v.iku_code,
+        v.fold_seq,
         e.effective_period,
-        e.effective_quarter,
         q.quarter,
         q.target
-    from {{ ref('stg_contract_event_lines') }} as l
-    inner join {{ ref('stg_contract_events') }} as e on l.event_id = e.event_id
-    inner join {{ ref('int_contracts') }} as c on l.contract_id = c.contract_id,
+    from {{ ref('int_line_versions') }} as v
+    inner join {{ ref('stg_contract_events') }} as e on v.event_id = e.event_id
+    inner join {{ ref('int_contracts') }} as c on v.contract_id = c.contract_id,
         unnest([
-            {'quarter': 1, 'target': l.target_q1},
-            {'quarter': 2, 'target': l.target_q2},
-            {'quarter': 3, 'target': l.target_q3},
-            {'quarter': 4, 'target': l.target_q4}
+            {'quarter': 1, 'target': v.target_q1},
+            {'quarter': 2, 'target': v.target_q2},
+            {'quarter': 3, 'target': v.target_q3},
+            {'quarter': 4, 'target': v.target_q4}
         ]) as u(q)
-    where l.event_type = 'addendum'
-        and l.op = 'upsert'
+    where v.event_type = 'addendum'
+        and not v.is_removed
         and q.quarter < e.effective_quarter
         and q.quarter >= c.start_quarter
         and q.quarter <= c.end_quarter
 ),
 
+-- the state of the line in that quarter just before the addendum: the latest earlier version (in
+-- fold order) that applies from that quarter or before; a komplemen's own line sets its
+-- effective remaining target
+state_before as (
+    select
+        a.event_id,
+        a.iku_code,
+        a.quarter,
+        arg_max(p.version, p.fold_seq) as prior_version
+    from addendum_line_quarters as a
+    inner join {{ ref('int_line_versions') }} as p
+        on a.contract_id = p.contract_id
+        and a.iku_code = p.iku_code
+        and p.fold_seq < a.fold_seq
+        and p.from_quarter <= a.quarter
+    group by all
+),
+
+judged_quarters as (
+    select
+        a.*,
+        p.version is not null and not p.is_removed as was_in_force,
+        case
+            when p.event_type = 'komplemen' then kt.effective_target
+            when a.quarter = 1 then p.target_q1
+            when a.quarter = 2 then p.target_q2
+            when a.quarter = 3 then p.target_q3
+            else p.target_q4
+        end as target_before
+    from addendum_line_quarters as a
+    left join state_before as sb
+        on a.event_id = sb.event_id and a.iku_code = sb.iku_code and a.quarter = sb.quarter
+    left join {{ ref('int_line_versions') }} as p
+        on a.contract_id = p.contract_id
+        and a.iku_code = p.iku_code
+        and sb.prior_version = p.version
+    left join {{ ref('int_komplemen_targets') }} as kt
+        on p.event_type = 'komplemen'
+        and a.contract_id = kt.contract_id
+        and a.iku_code = kt.iku_code
+        and kt.period = 'Q' || cast(a.quarter as varchar)
+),
+
 revises_past as (
     select
         'ADDENDUM_REVISES_PAST' as rule,
-        a.year,
-        a.contract_id,
-        a.iku_code,
-        'Q' || cast(a.quarter as varchar) as period,
-        a.event_id,
-        a.iku_code || '|Q' || cast(a.quarter as varchar) || '|' || a.event_id as natural_key,
-        'Addendum ' || a.event_id || ' (effective ' || a.effective_period || ') of KK ' || a.contract_id
-            || ' gives line ' || a.iku_code || ' a Q' || cast(a.quarter as varchar) || ' target of '
-            || coalesce(cast(a.target as varchar), 'none') || ' where '
-            || case when lq.iku_code is null then 'the line was not in force'
-                else 'the target in force is ' || coalesce(cast(lq.target as varchar), 'none') end
+        year,
+        contract_id,
+        iku_code,
+        'Q' || cast(quarter as varchar) as period,
+        event_id,
+        iku_code || '|Q' || cast(quarter as varchar) || '|' || event_id as natural_key,
+        'Addendum ' || event_id || ' (effective ' || effective_period || ') of KK ' || contract_id
+            || ' gives line ' || iku_code || ' a Q' || cast(quarter as varchar) || ' target of '
+            || coalesce(cast(target as varchar), 'none') || ' where '
+            || case when not was_in_force then 'the line was not in force'
+                else 'the target in force was ' || coalesce(cast(target_before as varchar), 'none') end
             || '; an addendum never revises earlier quarters, so it applies from '
-            || a.effective_period || ' only.' as detail
-    from addendum_line_quarters as a
-    left join {{ ref('int_line_quarters') }} as lq
-        on a.contract_id = lq.contract_id
-        and a.iku_code = lq.iku_code
-        and a.quarter = lq.quarter
+            || effective_period || ' only.' as detail
+    from judged_quarters
     where
         case
             -- a line not in force in that quarter: any target there tries to create a past target
-            when lq.iku_code is null then a.target is not null
-            else {{ audit_values_differ('a.target', 'lq.target') }}
+            when not was_in_force then target is not null
+            else {{ audit_values_differ('target', 'target_before') }}
         end
 ),
 
