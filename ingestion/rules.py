@@ -144,7 +144,7 @@ def _column_checks(checks: Checks, feed: str, families: dict[str, str]) -> None:
                        f"'non_finite_number: value ' || {value}")
 
 
-def _event_checks(checks: Checks, line_families: dict[str, str]) -> None:
+def _event_checks(checks: Checks) -> None:
     checks.add("event_type = 'komplemen' and " + _missing("o_replaces_contract_id", "varchar"),
                lit("missing_required_field: replaces_contract_id (required for komplemen)"))
     checks.add("event_type = 'addendum' and effective_period is null",
@@ -250,7 +250,7 @@ def staging_sql(feed: str, families: dict[str, str], line_families: dict[str, st
     _column_checks(checks, feed, families)
     line_cols = ""
     if feed == "contract_events":
-        _event_checks(checks, line_families)
+        _event_checks(checks)
         codes = "list_transform(o_lines, lambda ln: ln.iku_code)" \
             if "iku_code" in line_families else "cast([] as varchar[])"
         # the quadratic search for the repeated code runs only where a cheap count says so

@@ -516,3 +516,19 @@ def test_file_name_that_is_not_utf8_is_ingested_and_named_readably(landing, wh):
     counts = ingest(landing, wh)
     assert counts["rows_accepted"] == 1
     assert ledger(wh)[0]["file"] == "realisations/kuartal-\\xe9.parquet"
+
+
+def test_dbt_staging_reads_the_raw_store(example_warehouse):
+    """The staging views built by dbt on the ingested examples see every accepted row, with the
+    EVENTS.md defaults applied to the lines the example files leave out (target_is_max)."""
+    from tests.conftest import query
+
+    counts = query(example_warehouse, """
+        select (select count(*) from staging.stg_contract_events),
+               (select count(*) from staging.stg_realisations),
+               (select count(*) from staging.stg_units),
+               (select count(*) from staging.stg_contract_event_lines),
+               (select count(*) from staging.stg_contract_event_lines where target_is_max)
+    """)
+    lines = query(example_warehouse, "select sum(len(lines)) from raw.contract_events")[0][0]
+    assert counts == [(4, 26, 8, lines, 0)]
