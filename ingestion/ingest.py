@@ -73,11 +73,8 @@ def ingest_landing(landing: Path, warehouse: Path,
     con = connect(warehouse)
     try:
         known = set(con.execute("select file, sha256 from ingest.ledger").fetchall())
-        last_sha = dict(con.execute(
-            "select file, arg_max(sha256, ingested_at) from ingest.ledger group by file"
-        ).fetchall())
         for entry in scan.entries:
-            outcome = _ingest_entry(con, entry, known, last_sha, ingested_at, say)
+            outcome = _ingest_entry(con, entry, known, ingested_at, say)
             if outcome is None:
                 counts["files_skipped"] += 1
                 continue
@@ -93,8 +90,7 @@ def ingest_landing(landing: Path, warehouse: Path,
     return counts
 
 
-def _ingest_entry(con, entry: LandingEntry, known: set, last_sha: dict, ingested_at,
-                  say) -> FileOutcome | None:
+def _ingest_entry(con, entry: LandingEntry, known: set, ingested_at, say) -> FileOutcome | None:
     """Ingest one landing entry in its own transaction; None when it was already ingested."""
     data, parsed, rejected = None, None, None
     if entry.refused:
@@ -111,7 +107,7 @@ def _ingest_entry(con, entry: LandingEntry, known: set, last_sha: dict, ingested
     sha = hashlib.sha256(data if data is not None else rejected.reason.encode()).hexdigest()
     if (entry.rel, sha) in known:
         return None
-    if entry.rel in last_sha:
+    if any(file == entry.rel for file, _sha in known):
         say(f"warning: {entry.rel} changed since it was ingested (landing files are immutable; "
             "publish corrections as new files); ingesting the new content")
     if data is not None:
