@@ -526,6 +526,46 @@ def test_nips_are_realistic_and_unique_per_person(small_landing):
     assert len(repeated) <= 0.01 * len(holders)
 
 
+def test_plt_transfers_act_then_return(small_landing):
+    rows = events(small_landing[0])
+    created = {e["contract_id"]: e for e in rows if e["event_type"] == "signed"}
+    replaced = {e["replaces_contract_id"]: e for e in rows if e["event_type"] == "komplemen"}
+    plts = defaultdict(list)
+    for e in rows:
+        if e["event_type"] == "plt_transfer":
+            assert e["lines"] == [] and e["signed_date"] is None
+            plts[e["contract_id"]].append(e)
+    assert len(plts) >= 0.009 * len(created)  # 1% of KKs, rounded
+    for kk, moves in plts.items():
+        moves.sort(key=lambda e: e["effective_date"])
+        kk_event = created[kk]
+        acting = moves[0]
+        assert acting["reason"] == "acting" and kk_event["is_unit_head"]
+        superior = created[kk_event["parent_contract_id"]]
+        assert acting["holder_nip"] == superior["holder_nip"] != kk_event["holder_nip"]
+        if len(moves) == 2:  # back to the definitive holder
+            assert moves[1]["reason"] == "return"
+            assert moves[1]["holder_nip"] == kk_event["holder_nip"]
+            assert moves[1]["effective_date"] > acting["effective_date"]
+            assert moves[1]["effective_date"].year == YEAR
+        else:  # the vacancy is filled by a komplemen
+            assert len(moves) == 1 and replaced[kk]["effective_date"] > acting["effective_date"]
+
+
+def test_reports_are_due_within_15_days_mostly(small_landing):
+    quarter_end = {f"Q{q}": date(YEAR, 3 * q, 31 if q in (1, 4) else 30) for q in (1, 2, 3, 4)}
+    on_time = late = 0
+    for f in _glob(small_landing[0], "realisations", ("re_0*.parquet",)):
+        for r in pq.read_table(f).to_pylist():
+            days = (r["reported_at"].date() - quarter_end[r["quarter"]]).days
+            assert 1 <= days <= 15
+            on_time += 1
+    for r in pq.read_table(small_landing[0] / "realisations"
+                           / "re_90_late_and_corrections.parquet").to_pylist():
+        late += (r["reported_at"].date() - quarter_end[r["quarter"]]).days > 15
+    assert 0.02 <= late / on_time <= 0.07
+
+
 def test_signed_and_recorded_dates(small_landing):
     rows = events(small_landing[0])
     for e in rows:

@@ -69,8 +69,8 @@ def build_reports(rng, world: World, values: np.ndarray, reported: np.ndarray) -
     main.value[fixed] = np.round(wrong, 2)
 
     # reports for an IKU the KK does not have in force (REALISATION_UNKNOWN_IKU)
-    # (for Q1..Q3, so that a year-end as-of already knows them)
-    early = np.flatnonzero(quarter < 3)
+    # (on time for Q1..Q3, so that a year-end as-of already knows them)
+    early = np.flatnonzero((quarter < 3) & ~late)
     unknown = main.take(rng.choice(early, at_least(SHARES.report_unknown_iku, n, 1),
                                    replace=False))
     unknown.iku_override = np.full(len(unknown.row), "IKU-99", dtype=object)
