@@ -73,12 +73,14 @@ def ingest_landing(landing: Path, warehouse: Path,
     con = connect(warehouse)
     try:
         known = set(con.execute("select file, sha256 from ingest.ledger").fetchall())
+        seen_files = {file for file, _sha in known}
         for entry in scan.entries:
-            outcome = _ingest_entry(con, entry, known, ingested_at, say)
+            outcome = _ingest_entry(con, entry, known, seen_files, ingested_at, say)
             if outcome is None:
                 counts["files_skipped"] += 1
                 continue
             known.add((outcome.file, outcome.sha256))
+            seen_files.add(outcome.file)
             counts["files_new"] += 1
             counts["files_rejected"] += outcome.status == "rejected"
             for key in ("rows_read", "rows_accepted", "rows_duplicate", "rows_quarantined"):
@@ -90,7 +92,8 @@ def ingest_landing(landing: Path, warehouse: Path,
     return counts
 
 
-def _ingest_entry(con, entry: LandingEntry, known: set, ingested_at, say) -> FileOutcome | None:
+def _ingest_entry(con, entry: LandingEntry, known: set, seen_files: set, ingested_at,
+                  say) -> FileOutcome | None:
     """Ingest one landing entry in its own transaction; None when it was already ingested."""
     data, parsed, rejected = None, None, None
     if entry.refused:
@@ -107,7 +110,7 @@ def _ingest_entry(con, entry: LandingEntry, known: set, ingested_at, say) -> Fil
     sha = hashlib.sha256(data if data is not None else rejected.reason.encode()).hexdigest()
     if (entry.rel, sha) in known:
         return None
-    if any(file == entry.rel for file, _sha in known):
+    if entry.rel in seen_files:
         say(f"warning: {entry.rel} changed since it was ingested (landing files are immutable; "
             "publish corrections as new files); ingesting the new content")
     if data is not None:
