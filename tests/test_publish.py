@@ -133,6 +133,31 @@ def test_xlsx_sheets_per_level_equal_marts(warehouse, tmp_path):
         assert rec["colour"] == colour and close(rec["kk_nko"], nko)
 
 
+def test_xlsx_splits_at_row_limit_and_escapes_text(synthetic_wh, tmp_path, monkeypatch):
+    import shutil
+
+    from openpyxl import load_workbook
+
+    from kinerja.publish import recap
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(synthetic_wh, wh)
+    with duckdb.connect(str(wh)) as con:
+        con.execute("update staging.stg_units set unit_name = 'Seksi <A> & \"B\" \x01' "
+                    "where unit_id = 'U4-1111'")
+    monkeypatch.setattr(recap, "XLSX_MAX_DATA_ROWS", 300)
+    publish(wh, tmp_path / "pub", AS_OF, None)
+    wb = load_workbook(tmp_path / "pub" / "recap" / "iku_recap.xlsx")  # full parse: valid XML
+    n_l4 = q(wh, "select count(*) from marts.iku_achievement where unit_id like 'U4-%'")[0][0]
+    parts = [ws for ws in wb.worksheets if ws.title.startswith("L4 ")]
+    assert [ws.title for ws in parts] == ["L4 Eselon IV"] + [f"L4 Eselon IV ({i})" for i in
+                                                            range(2, -(-n_l4 // 300) + 1)]
+    assert sum(ws.max_row - 1 for ws in parts) == n_l4
+    assert all(ws.max_row - 1 <= 300 for ws in parts)
+    names = {c.value for ws in parts for c in ws["D"][1:]}
+    assert 'Seksi <A> & "B" ' in names  # escaped in XML, control character dropped
+
+
 # ------------------------------------------------------------------ masking
 
 def _published_texts(root: Path):

@@ -22,7 +22,7 @@ COLUMNS = ("year", "unit_level", "unit_id", "unit_name", "position_id", "contrac
 NUMERIC = {"weight", "target", "realisation", "ici", "kk_nko"}
 
 # Excel's sheet limit is 1,048,576 rows; a level bigger than that continues on "<name> (2)".
-XLSX_MAX_DATA_ROWS = 1_048_575
+XLSX_MAX_DATA_ROWS = 1_048_575  # a module constant so a test can lower it
 FETCH_ROWS = 20_000
 
 
@@ -63,50 +63,36 @@ def _sheet_title(level: int | None, part: int) -> str:
     return base if part == 1 else f"{base} ({part})"
 
 
+XLSX_KINDS = {**{c: "number" for c in NUMERIC}, "year": "int", "unit_level": "int",
+              "is_unit_head": "bool"}
+XLSX_WIDTHS = {"unit_name": 36, "iku_name": 48, "holder_nip": 20, "unit_id": 16, "position_id": 20,
+               "contract_id": 16, "perspective": 16, "kk_grade": 12}
+
+
 def write_xlsx(con, path: Path, mask_nip: bool = True) -> Path:
-    """One sheet per unit level, streamed with openpyxl's write-only mode (constant memory)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
+    """One sheet per unit level (split at Excel's row limit), streamed (see xlsx.py)."""
+    from kinerja.publish.xlsx import MAX_DATA_ROWS, RowFeed, XlsxWriter, row_xml_sql
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = Workbook(write_only=True)
-    header_font = Font(bold=True, color="FFFFFF")
-    header_fill = PatternFill("solid", fgColor="1F3A5F")
-    numeric_idx = [i for i, c in enumerate(COLUMNS) if c in NUMERIC]
-    levels = [r[0] for r in con.execute(
-        "select distinct u.unit_level from marts.iku_achievement a "
-        "left join pub_units u on u.unit_id = a.unit_id order by 1 nulls last").fetchall()]
-
-    def new_sheet(level, part):
-        ws = wb.create_sheet(_sheet_title(level, part))
-        ws.freeze_panes = "A2"
-        header = []
-        for name in COLUMNS:
-            cell = WriteOnlyCell(ws, value=name)
-            cell.font, cell.fill = header_font, header_fill
-            header.append(cell)
-        ws.append(header)
-        return ws
-
-    for level in levels:
-        cond = "where u.unit_level is null" if level is None else f"where u.unit_level = {int(level)}"
-        cur = con.execute(recap_sql(mask_nip, cond))
-        part, ws, rows_in_sheet = 1, new_sheet(level, 1), 0
-        while batch := cur.fetchmany(FETCH_ROWS):
-            for row in batch:
-                if rows_in_sheet == XLSX_MAX_DATA_ROWS:
-                    part, rows_in_sheet = part + 1, 0
-                    ws = new_sheet(level, part)
-                values = list(row)
-                for i in numeric_idx:  # Excel cells hold doubles; keep the marts' values as is
-                    if values[i] is not None:
-                        values[i] = float(values[i])
-                ws.append(values)
-                rows_in_sheet += 1
-    if not levels:
-        new_sheet(None, 1)
-    wb.save(str(path))
+    counts = con.execute(
+        "select u.unit_level, count(*) from marts.iku_achievement a "
+        "left join pub_units u on u.unit_id = a.unit_id group by 1 order by 1 nulls last").fetchall()
+    plan = []  # (level, part, rows in that sheet)
+    for level, n in counts:
+        parts = max(1, -(-n // XLSX_MAX_DATA_ROWS))
+        plan += [(level, p + 1, min(XLSX_MAX_DATA_ROWS, n - p * XLSX_MAX_DATA_ROWS))
+                 for p in range(parts)]
+    if not plan:
+        plan = [(None, 1, 0)]
+    book = XlsxWriter(path, [_sheet_title(lv, part) for lv, part, _ in plan], XLSX_WIDTHS)
+    row_sql = row_xml_sql([(c, XLSX_KINDS.get(c, "text")) for c in COLUMNS])
+    feeds = {}
+    for level, part, n in plan:
+        if level not in feeds:
+            cond = "where u.unit_level is null" if level is None else f"where u.unit_level = {int(level)}"
+            feeds[level] = RowFeed(con.execute(f"select {row_sql} from ({recap_sql(mask_nip, cond)})"))
+        book.write_sheet(list(COLUMNS), feeds[level].take(n))
+    book.close()
     return path
 
 

@@ -1,0 +1,167 @@
+"""A streaming XLSX writer whose rows are rendered to SpreadsheetML by DuckDB.
+
+Why not openpyxl's write-only mode: it builds a Python object per cell; measured on this machine
+it wrote 590,000 recap rows (19 columns) in 245 s, which is ~45 min for the ministry's ~7 M rows.
+Here DuckDB renders each row's `<row>` XML vectorised and Python only streams the strings into
+the zip (deflate), so the cost is close to that of the CSV. The workbook is minimal but standard
+(inline strings, one bold header style, a 2-decimal number style, frozen header, autofilter);
+tests read it back with openpyxl.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+FETCH_ROWS = 20_000
+MAX_DATA_ROWS = 1_048_575  # Excel's sheet limit (1,048,576) minus the header
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '{sheets}</Types>')
+_SHEET_TYPE = ('<Override PartName="/xl/worksheets/sheet{n}.xml" '
+               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/></font></fonts>'
+    '<fills count="3"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="FF1F3A5F"/></patternFill></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
+    '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '</styleSheet>')
+
+
+def _col_letter(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _sql_text(expr: str) -> str:
+    # XML-escape; drop control characters XML 1.0 forbids
+    return ("replace(replace(replace(regexp_replace(cast(" + expr + " as varchar), "
+            "'[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]', '', 'g'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')")
+
+
+def row_xml_sql(columns: list[tuple[str, str]]) -> str:
+    """DuckDB expression of one `<row>` from (column, kind) with kind in text|int|number|bool.
+
+    Cells carry no `r=` reference, so every column emits a cell (`<c/>` when null) to keep its
+    position.
+    """
+    parts = []
+    for name, kind in columns:
+        col = f'"{name}"'
+        if kind == "int":
+            cell = (f"case when {col} is null then '<c/>' "
+                    f"else '<c><v>' || cast({col}::bigint as varchar) || '</v></c>' end")
+        elif kind == "number":
+            cell = (f"case when {col} is null or not isfinite({col}::double) then '<c/>' "
+                    f"else '<c s=\"2\"><v>' || cast({col}::double as varchar) || '</v></c>' end")
+        elif kind == "bool":
+            cell = (f"case when {col} is null then '<c/>' "
+                    f"else '<c t=\"b\"><v>' || (case when {col} then '1' else '0' end) || '</v></c>' end")
+        else:
+            cell = (f"case when {col} is null then '<c/>' "
+                    f"else '<c t=\"inlineStr\"><is><t xml:space=\"preserve\">' || {_sql_text(col)} "
+                    f"|| '</t></is></c>' end")
+        parts.append(cell)
+    return "'<row>' || " + " || ".join(parts) + " || '</row>'"
+
+
+class XlsxWriter:
+    """Sheets are declared up front (so the package parts come first in the zip, as Office
+    writes them) and then written in that order; rows come as ready `<row>` XML strings."""
+
+    def __init__(self, path: Path, titles: list[str], widths: dict[str, float] | None = None):
+        self.path = Path(path)
+        self.titles = list(titles) or ["Recap"]
+        self.widths = widths or {}
+        self.next = 0
+        self.zip = zipfile.ZipFile(self.path, "w", zipfile.ZIP_DEFLATED, compresslevel=5)
+        n = len(self.titles)
+        sheets = "".join(f'<sheet name="{escape(t)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                         for i, t in enumerate(self.titles))
+        rels = "".join(
+            f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/'
+            f'2006/relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
+        rels += (f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/'
+                 f'officeDocument/2006/relationships/styles" Target="styles.xml"/>')
+        self.zip.writestr("[Content_Types].xml", _CONTENT_TYPES.format(
+            sheets="".join(_SHEET_TYPE.format(n=i + 1) for i in range(n))))
+        self.zip.writestr("_rels/.rels", _ROOT_RELS)
+        self.zip.writestr("xl/workbook.xml",
+                          '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                          '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                          f'<sheets>{sheets}</sheets></workbook>')
+        self.zip.writestr("xl/_rels/workbook.xml.rels",
+                          '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                          '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                          f'relationships">{rels}</Relationships>')
+        self.zip.writestr("xl/styles.xml", _STYLES)
+
+    def write_sheet(self, header: list[str], row_batches) -> int:
+        """Write the next declared sheet; row_batches yields lists of `<row>` strings."""
+        self.next += 1
+        last = _col_letter(len(header) - 1)
+        cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{self.widths.get(h, 12)}" customWidth="1"/>'
+                       for i, h in enumerate(header))
+        head = "".join(f'<c t="inlineStr" s="1"><is><t>{escape(h)}</t></is></c>' for h in header)
+        rows = 0
+        with self.zip.open(f"xl/worksheets/sheet{self.next}.xml", "w", force_zip64=True) as out:
+            out.write((
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+                'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+                f'<cols>{cols}</cols><sheetData><row>{head}</row>').encode())
+            for batch in row_batches:
+                out.write("".join(batch).encode("utf-8"))
+                rows += len(batch)
+            out.write(f'</sheetData><autoFilter ref="A1:{last}{rows + 1}"/></worksheet>'.encode())
+        return rows
+
+    def close(self) -> None:
+        if self.next != len(self.titles):
+            raise RuntimeError(f"{len(self.titles)} sheets declared, {self.next} written")
+        self.zip.close()
+
+
+class RowFeed:
+    """Hands out the `<row>` strings of one DuckDB cursor sheet by sheet (`take(n)`)."""
+
+    def __init__(self, cursor, fetch: int = FETCH_ROWS):
+        self.cursor, self.fetch, self.pending = cursor, fetch, []
+
+    def take(self, n: int):
+        while n > 0:
+            if not self.pending:
+                self.pending = [r[0] for r in self.cursor.fetchmany(self.fetch)]
+                if not self.pending:
+                    return
+            batch, self.pending = self.pending[:n], self.pending[n:]
+            n -= len(batch)
+            yield batch
