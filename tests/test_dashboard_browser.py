@@ -135,6 +135,41 @@ def test_dashboard_synthetic_warehouse(browser_context, tmp_path):
     check_dashboard(browser_context, wh, tmp_path / "pub", ARTIFACTS / "dashboard.png")
 
 
+def test_staff_on_demand_and_cascading_navigation(browser_context, tmp_path):
+    from tests.test_publish_fixture import build
+
+    wh = build(tmp_path / "warehouse.duckdb")
+    publish(wh, tmp_path / "pub", AS_OF, None)
+    page = browser_context.new_page()
+    page.goto((tmp_path / "pub" / "index.html").as_uri())
+    page.wait_for_selector('.node[data-unit="KEMENKEU"]')
+    # search finds an Eselon IV unit without expanding the tree
+    page.fill("#filter", "Seksi 1.2.1.2")
+    page.click('.search-hit[data-unit="U4-1212"]')
+    page.wait_for_selector('tr[data-kk="KK-U4-1212-H"]')
+    staff = [r[0] for r in q(wh, "select distinct contract_id from marts.nko where unit_id = 'U4-1212' "
+                                 "and not is_unit_head order by 1")]
+    assert staff and page.locator("tr[data-kk]").count() == 1  # staff hidden until asked
+    page.click('button[data-staff="U4-1212"]')
+    assert [page.locator("tr[data-kk]").nth(i).get_attribute("data-kk")
+            for i in range(1, 1 + len(staff))] == staff
+    # a staff KK's IKU-1 is carried down from the head's IKU-1: follow the link upwards
+    page.click(f'tr[data-kk="{staff[0]}"]')
+    (parent_kk, parent_unit), = q(wh, """select parent_contract_id, parent_unit_id
+        from marts.cascading_edges where child_contract_id = ? and child_iku_code = 'IKU-1'""",
+                                  [staff[0]])
+    page.click(f'#kk-detail tr[data-iku="IKU-1"] a[data-gokk="{parent_kk}"]')
+    page.wait_for_selector(f'#kk-detail[data-kk-detail="{parent_kk}"]')
+    assert page.locator(".node.sel").get_attribute("data-unit") == parent_unit
+    # the parent's line lists its children (cascading downwards) after expanding it
+    page.click('#kk-detail tr[data-iku="IKU-1"]')
+    children = {r[0] for r in q(wh, """select child_contract_id from marts.cascading_edges
+        where parent_contract_id = ? and parent_iku_code = 'IKU-1'""", [parent_kk])}
+    links = page.locator("#kk-detail tr.more a[data-gokk]")
+    assert {links.nth(i).get_attribute("data-gokk") for i in range(links.count())} == children
+    page.close()
+
+
 def test_dashboard_tiny_warehouse(browser_context, request, tmp_path):
     wh = request.getfixturevalue("real_wh")
     check_dashboard(browser_context, wh, tmp_path / "pub", ARTIFACTS / "dashboard-tiny.png")

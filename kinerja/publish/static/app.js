@@ -60,7 +60,9 @@
     renderTree();
     if (S.roots.length) selectUnit(S.roots[0].id);
   };
+  var natural = function (a, b) { return a.c.localeCompare(b.c, undefined, { numeric: true }); };
   K.load = function (unitId, data) {
+    data.kks.forEach(function (k) { k.lines.sort(natural); });  // IKU-2 before IKU-10
     S.cache[unitId] = data;
     var cbs = S.pending[unitId] || [];
     delete S.pending[unitId];
