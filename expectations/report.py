@@ -29,6 +29,7 @@ class CheckReport:
     suites: list[SuiteResult] = field(default_factory=list)
     docs_dir: Path | None = None  # the GE data docs site (contains index.html)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     figures: dict[str, float | int | None] = field(default_factory=dict)  # the summary row
 
     @property
@@ -45,6 +46,7 @@ class CheckReport:
             "suites": [{"name": s.name, "success": s.success, "blocking": s.blocking,
                         "evaluated": s.evaluated, "failed": list(s.failed)} for s in self.suites],
             "seconds": self.seconds,
+            "timings": dict(self.timings),
         }
 
 

@@ -360,3 +360,13 @@ def test_data_quality_doc_lists_the_catalogue_of_the_code():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "DATA_QUALITY.md").read_text()
     embedded = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert embedded == catalogue().strip(), "run: python -m expectations.catalogue"
+
+
+def test_unreadable_warehouse_is_a_blocking_failure_not_a_crash(tmp_path):
+    missing = run_checks(tmp_path / "nope.duckdb", AS_OF)
+    assert missing.verdict == "fail" and missing.docs_dir is None
+    assert missing.blocking_failures == [f"warehouse {tmp_path / 'nope.duckdb'} does not exist"]
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"not a database" * 1000)
+    [line] = run_checks(garbage, AS_OF).blocking_failures
+    assert line.startswith(f"cannot read warehouse {garbage}: ")
