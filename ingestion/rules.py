@@ -232,6 +232,17 @@ def record_id_sql(feed: str, families: dict[str, str]) -> str:
     return f"o_{col}" if families.get(col) == "string" else "cast(null as varchar)"
 
 
+def content_hash_sql(feed: str) -> str:
+    """The content identity of a typed row (over the contract's column names), for duplicates.
+
+    The text form of DuckDB's struct cast quotes and escapes strings, so it is unambiguous; it is
+    computed in the same process for both sides of a comparison, so a format change between
+    DuckDB versions cannot turn an identical re-send into a conflict."""
+    fields = ", ".join(f"{c} := {_hash_lines()}" if c == "lines" else f"{c} := {c}"
+                       for c, _t, _r in FEED_COLUMNS[feed])
+    return f"md5(cast(struct_pack({fields}) as varchar))"
+
+
 def staging_sql(feed: str, families: dict[str, str], line_families: dict[str, str],
                 has_extra: bool) -> str:
     """select row_index, <contract columns typed>, reject_reason, record_id, content_hash, extra from src."""
@@ -261,8 +272,6 @@ def staging_sql(feed: str, families: dict[str, str], line_families: dict[str, st
                      f"list_position({codes}, c) < ci then c end), lambda d: d is not null)[1] "
                      "end as duplicate_iku")
     names = [col for col, _t, _r in columns]
-    hash_fields = ", ".join(
-        f"{c} := {_hash_lines()}" if c == "lines" else f"{c} := {c}" for c in names)
     return f"""
 with typed as (
     select
@@ -289,7 +298,7 @@ select
     reject_reason,
     {record_id_sql(feed, families)} as record_id,
     case when reject_reason is null
-        then md5(cast(struct_pack({hash_fields}) as varchar)) end as content_hash,
+        then {content_hash_sql(feed)} end as content_hash,
     extra
 from reasoned
 """

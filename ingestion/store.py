@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from ingestion.reader import LandingTable
-from ingestion.rules import staging_sql
+from ingestion.rules import content_hash_sql, staging_sql
 from ingestion.schema import FEED_COLUMNS, FEED_RECORD_ID, RAW_BOOKKEEPING
 
 
@@ -64,14 +64,21 @@ repeated as (
     select {key_list} from valid group by {key_list} having count(*) > 1
 ),
 
-stored as (
-    select {', '.join(f'r.{k}' for k in keys)},
-        arg_min(r.content_hash, r.ingested_at) as stored_hash,
-        arg_min(r.source_file, r.ingested_at) as stored_file,
-        arg_min(r.source_row, r.ingested_at) as stored_row
+stored_rows as (
+    select r.*
     from raw.{feed} as r
     semi join valid as v on {on('r', 'v')}
-    group by all
+),
+
+stored as (
+    -- the stored side is hashed again here, not read from raw.content_hash: both sides of the
+    -- comparison then come from the same DuckDB version
+    select {key_list},
+        arg_min({content_hash_sql(feed)}, ingested_at) as stored_hash,
+        arg_min(source_file, ingested_at) as stored_file,
+        arg_min(source_row, ingested_at) as stored_row
+    from stored_rows
+    group by {key_list}
 ),
 
 suspect_keys as (

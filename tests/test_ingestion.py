@@ -532,3 +532,17 @@ def test_dbt_staging_reads_the_raw_store(example_warehouse):
     """)
     lines = query(example_warehouse, "select sum(len(lines)) from raw.contract_events")[0][0]
     assert counts == [(4, 26, 8, lines, 0)]
+
+
+def test_identical_resend_is_a_duplicate_even_if_the_stored_hash_format_changed(landing, wh):
+    """Stored rows are re-hashed at comparison time, so a content_hash written by an older
+    DuckDB (a different text format) cannot turn an identical re-send into a conflict."""
+    import duckdb
+
+    write_feed(landing, "contract_events", [signed_event("EV-1")], name="a.parquet")
+    ingest(landing, wh)
+    with duckdb.connect(str(wh)) as con:
+        con.execute("update raw.contract_events set content_hash = 'written-by-an-older-version'")
+    write_feed(landing, "contract_events", [signed_event("EV-1")], name="b.parquet")
+    counts = ingest(landing, wh)
+    assert (counts["rows_duplicate"], counts["rows_quarantined"]) == (1, 0)
