@@ -62,13 +62,14 @@ def _changes(rng, world: World, spare_nips):
                                                len(book), 1)), replace=False)
     book.s1_overachieved[over] = True
 
+    # (not where the superior already acts since 1 January and signed the KK)
     heads = np.flatnonzero(pos.is_head[c.position] & (pos.level[c.position] > 0)
-                           & (pos.level[c.position] < 5))
+                           & (pos.level[c.position] < 5)
+                           & (c.holder_nip != c.holder_nip[np.maximum(c.parent, 0)]))
     plt_kk, sk, back = plan_plt(rng, world, np.setdiff1d(heads, komplemen_plan.kk),
                                 at_least(SHARES.plt, n_kk, 1))
     # a Plt bridges some vacancies until the successor's komplemen (no return event)
-    vacant = komplemen_plan.kk[pos.is_head[c.position[komplemen_plan.kk]]
-                               & (komplemen_plan.handover > 1)]
+    vacant = komplemen_plan.kk[np.isin(komplemen_plan.kk, heads) & (komplemen_plan.handover > 1)]
     vacant = vacant[rng.random(len(vacant)) < SHARES.plt_before_komplemen]
     vacant_start = komplemen_plan.start[np.searchsorted(komplemen_plan.kk, vacant)]
     vacant_sk = np.maximum(cal.next_weekday(vacant_start - rng.integers(

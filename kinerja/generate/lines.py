@@ -125,6 +125,7 @@ def signed_lines(rng, level: np.ndarray, superior: np.ndarray, start_quarter: np
         n_children = np.bincount(p_rows, minlength=n)[p_rows]
         direct = n_children == 1
         cascade[c_rows] = np.where(direct, DIRECT, INDIRECT)
+        own = targets[c_rows].copy()
         targets[c_rows] = targets[p_rows]
         is_sum = tr.SHAPE[tpl[c_rows]] == "sum"
         split = ~direct & is_sum
@@ -134,6 +135,7 @@ def signed_lines(rng, level: np.ndarray, superior: np.ndarray, start_quarter: np
             targets[c_rows[split][keep]] = parts[keep]
             dropped = c_rows[split][~keep]
             cascade[dropped], parent_line[dropped] = NON_CASCADING, -1
+            targets[dropped] = own[split][~keep]
             # a part left alone after its siblings dropped out is the whole indicator: direct
             still = parent_line[c_rows] >= 0
             alone = c_rows[still & (np.bincount(parent_line[c_rows[still]], minlength=n)[
@@ -148,9 +150,13 @@ def signed_lines(rng, level: np.ndarray, superior: np.ndarray, start_quarter: np
     targets[empty, 3] = tr.draw(rng, tpl[empty], line_level[empty])[:, 3]
 
     parent_code = np.where(parent_line >= 0, iku_codes(k[np.maximum(parent_line, 0)]), None)
+    tolerance = tr.tolerance(rng, tpl)
+    for lv in range(1, 6):  # the same indicator handed down keeps its scoring band
+        same = np.flatnonzero((cascade == DIRECT) & (line_level == lv))
+        tolerance[same] = tolerance[parent_line[same]]
     book = LineBook(
         kk=kk, code=iku_codes(k), tpl=tpl, weight=integer_weights(rng, kk, n_lines),
-        tolerance=tr.tolerance(rng, tpl), targets=targets,
+        tolerance=tolerance, targets=targets,
         target_y=tr.consolidate(targets, tr.CONSOLIDATION[tpl]), cascade=cascade,
         parent_line=parent_line, parent_code=parent_code.astype(object),
         in_force=~late_quarters, target_in_force=targets.copy(),
