@@ -82,6 +82,18 @@ def _fail_fast(exc: Exception):
     return AirflowFailException(str(exc))
 
 
+def _release_warehouse(context, result=None) -> None:
+    """After a dbt task: close dbt-duckdb's handle on the warehouse.
+
+    dbt-duckdb keeps its DuckDB connection open between dbt invocations of one process
+    (`keep_open` defaults to true). A worker that runs the next task in the same process (dag.test,
+    a reused executor process) could then not open the file read-only for the checks.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    DuckDBConnectionManager.close_all_connections()  # drops the environment, which closes DuckDB
+
+
 def _check_report_path(cfg: dict, run_id: str) -> Path:
     # The GE report goes from check to publish through a file beside the warehouse (same volume,
     # same code version) rather than XCom, whose deserialiser only admits allow-listed classes.
@@ -188,6 +200,7 @@ def kinerja_nightly():
             # The profile reads the warehouse path from the environment (dbt_project/profiles.yml).
             "env": {"KINERJA_WAREHOUSE": "{{ " + _CONFIG + "['warehouse'] }}"},
             "append_env": True,
+            "post_execute": _release_warehouse,
         },
     )
     checked = check(cfg)
