@@ -150,6 +150,9 @@ def build(path: Path, fanout: int = 2, staff: int = 2, ikus: int = 3, seed: int 
             scored = [(w, i) for w, i in per_period[p] if i is not None]
             nko = sum(w * i for w, i in scored) / sum(w for w, _ in scored) if scored else None
             nko_rows.append((YEAR, cid, pos, uid, is_head, p, nko, grade_of(nko), len(scored)))
+        if n % 13 == 6:  # free-text details can quote a NIP
+            findings.append((f"F-{cid}-A", "MISSING_APPROVAL", "error", YEAR, cid, None, None,
+                             f"E-{cid}-S", f"KK signed by {holder} without supervisor_nip"))
         if n % 11 == 4:
             findings.append((f"F-{cid}-W", "WEIGHTS_NOT_100", "error", YEAR, cid, None, "Q2", None,
                              "weights sum to 95 in Q2"))

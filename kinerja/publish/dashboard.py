@@ -18,6 +18,8 @@ import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import duckdb
+
 from kinerja.publish.masking import mask_text, nip_sql
 from kinerja.publish.source import PERIODS, create_units_view, latest_period, require_marts
 
@@ -196,7 +198,7 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
     fnd as (
         select unit_id, list(json_object('id', finding_id, 'r', rule, 's', severity,
                                          'kk', contract_id, 'i', iku_code, 'p', period,
-                                         'd', detail)
+                                         'd', {'kinerja_mask_text(detail)' if mask_nip else 'detail'})
                              order by severity, rule, contract_id, iku_code, period) as f
         from pub_findings where unit_id in (select unit_id from kk_units)
         group by unit_id
@@ -213,7 +215,12 @@ def write_unit_files(con, data_dir: Path, mask_nip: bool) -> int:
     """data/unit/<key>.js per unit that has KKs; returns the number of files."""
     unit_dir = data_dir / "unit"
     unit_dir.mkdir(parents=True, exist_ok=True)
-    total = con.execute("select count(*) from marts.iku_achievement").fetchone()[0]
+    # finding details are free text that may quote a NIP: masked with the one text rule
+    try:
+        con.create_function("kinerja_mask_text", mask_text, ["VARCHAR"], "VARCHAR")
+    except duckdb.CatalogException:
+        pass  # registered by an earlier publish on this connection
+    total = con.execute("select count(*) from marts.iku_achievement").fetchall()[0][0]
     batches = max(1, -(-total // ACH_ROWS_PER_BATCH))
     sql = _unit_payload_sql(mask_nip, batches)
     written = 0

@@ -34,7 +34,13 @@ def connect(warehouse: Path | str):
     path = Path(warehouse)
     if not path.is_file():
         raise WarehouseMissing(f"warehouse {path} does not exist; run `kinerja run` first")
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:  # a batch holds the file open for writing right now
+        from kinerja.lock import WarehouseBusy
+
+        raise WarehouseBusy(f"warehouse {path} is being written by a batch; retry when it ends "
+                            f"({str(exc).splitlines()[0][:120]})") from exc
     try:
         yield con
     finally:
