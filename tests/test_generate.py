@@ -11,6 +11,8 @@ import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kinerja.generate import generate_landing
 from kinerja.generate.komplemen import predecessor_realisation, remaining_targets
@@ -435,6 +437,39 @@ def test_remaining_targets_reproduce_the_regulation_examples():
                                 np.array(["take_last_known"]), np.array([True]),
                                 np.array([1]), np.array([0.0]))
     assert q[0].tolist() == [10, 30, 55, 90] and rest[0] == 90
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=4, max_size=4), st.integers(1, 4),
+       st.floats(0, 300, allow_nan=False))
+def test_sum_remaining_quarters_add_up_to_the_remaining_year(quarters, handover, r_prev):
+    q, rest = remaining_targets(np.array([quarters], float), np.array([float(sum(quarters))]),
+                                np.array(["sum"]), np.array([False]), np.array([handover]),
+                                np.array([0.0 if handover == 1 else r_prev]))
+    assert (q[0, handover - 1:] >= 0).all() and rest[0] >= 0
+    assert math.isclose(q[0, handover - 1:].sum(), rest[0], abs_tol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 100), min_size=4, max_size=4), st.integers(1, 4),
+       st.floats(0, 150, allow_nan=False))
+def test_cumulative_remaining_year_is_the_remaining_last_quarter(quarters, handover, r_prev):
+    trajectory = np.maximum.accumulate(np.array(quarters, float))
+    q, rest = remaining_targets(trajectory[None, :], trajectory[-1:], np.array(["take_last_known"]),
+                                np.array([True]), np.array([handover]),
+                                np.array([0.0 if handover == 1 else r_prev]))
+    assert rest[0] == q[0, 3] and (np.diff(q[0, handover - 1:]) >= 0).all()
+
+
+def test_cli_generate_prints_the_counts(tmp_path, capsys):
+    from kinerja.cli import main
+
+    assert main(["generate", "--scale", "tiny", "--year", "2025", "--seed", "2",
+                 "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("wrote tiny landing zone for 2025 (seed 2)") and "bad_rows" in printed
+    years = {e["year"] for e in events(tmp_path)}
+    assert years == {2025}
 
 
 def test_predecessor_realisation_rules():

@@ -7,9 +7,9 @@ import numpy as np
 def make_nips(rng, levels: np.ndarray, year: int) -> np.ndarray:
     """One unique NIP per person; senior levels are older. Returns an object array of str."""
     n = len(levels)
-    # senior officials were born earlier: level 0 ~1965, staff anywhere 1968..2001
-    oldest = np.array([1962, 1964, 1966, 1968, 1970, 1968])[levels]
-    youngest = np.array([1970, 1974, 1978, 1984, 1990, 2001])[levels]
+    # senior officials are older: level 0 is 56..64 years old, staff anywhere from 25 to 58
+    oldest = year - np.array([64, 62, 60, 58, 56, 58])[levels]
+    youngest = year - np.array([56, 52, 48, 42, 36, 25])[levels]
     birth_year = rng.integers(oldest, youngest + 1)
     birth = (birth_year - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(
         0, 365, n).astype("timedelta64[D]")
