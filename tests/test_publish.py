@@ -357,3 +357,28 @@ def test_recap_cli_errors(synthetic_wh, tmp_path):
     assert res.returncode == 1 and "unknown unit 'NOPE'" in res.stderr
     res = _run_cli("recap", "--warehouse", str(tmp_path / "none.duckdb"))
     assert res.returncode == 1 and "does not exist" in res.stderr
+
+
+def test_recap_cli_while_a_batch_writes(synthetic_wh, tmp_path):
+    import shutil
+
+    wh = tmp_path / "busy.duckdb"
+    shutil.copyfile(synthetic_wh, wh)
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, pathlib, time
+        con = duckdb.connect({str(wh)!r})
+        pathlib.Path({str(ready)!r}).write_text("x")
+        time.sleep(60)
+    """)])
+    try:
+        deadline = time.time() + 30
+        while not ready.exists():
+            assert time.time() < deadline and holder.poll() is None
+            time.sleep(0.1)
+        res = _run_cli("recap", "--warehouse", str(wh))
+        assert res.returncode == 1
+        assert "is being written by a batch" in res.stderr and "Traceback" not in res.stderr
+    finally:
+        holder.kill()
+        holder.wait()
