@@ -6,6 +6,7 @@ runs on the fully built tiny warehouse (ingest + dbt) to prove a real night pass
 """
 from __future__ import annotations
 
+import pickle
 import re
 import shutil
 from datetime import date
@@ -144,6 +145,9 @@ def test_healthy_warehouse_passes_every_suite(healthy_report):
     assert report.figures["quality_signals.error_findings"] == 1
     name, success, blocking = report.suites[0]
     assert (name, success, blocking) == ("ingest_ledger", True, True)
+    # the Airflow DAG pickles the report between its check and publish tasks
+    again = pickle.loads(pickle.dumps(report))
+    assert (again.verdict, again.suites, again.docs_dir) == ("pass", report.suites, report.docs_dir)
 
 
 def test_data_docs_index_names_every_suite(healthy, healthy_report):
@@ -341,6 +345,14 @@ def test_failure_pages_show_in_data_docs(healthy, tmp_path):
     assert len(pages) == 1
     text = re.sub(r"<[^>]+>", " ", pages[0].read_text())
     assert "Failed" in text and "ici outside [0, 120]" in text
+
+
+@pytest.mark.slow
+def test_built_worked_examples_pass(example_warehouse, tmp_path):
+    wh = tmp_path / "warehouse.duckdb"
+    shutil.copy(example_warehouse, wh)
+    report = run_checks(wh, date(2026, 12, 31))
+    assert report.blocking_failures == [], report.blocking_failures
 
 
 @pytest.mark.slow
