@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from kinerja.paths import EXAMPLES_DIR
 from tests.conftest import EXAMPLE_AS_OF, query
+from tests.landing_factory import ACTING_NIP, HOLDER_NIP
 from tests import reference_achievement as ref
 
 EXPECTED_MD = EXAMPLES_DIR / "komplemen-worked-examples" / "EXPECTED.md"
@@ -166,7 +167,9 @@ def contract_specs(draw, index: int):
                 if (up["iku_code"], q) not in reports and draw(st.booleans()):
                     reports[(up["iku_code"], q)] = (draw(realisation_for(up[f"target_q{q}"])), None)
     stray = draw(st.booleans())  # a report for an IKU the KK never had: must not score
-    return {"lines": lines, "reports": reports, "addendum": addendum, "stray": stray}
+    # a Plt takes over from this quarter on (composites belong to their last quarter's holder)
+    plt = draw(st.one_of(st.none(), st.integers(min_value=1, max_value=4)))
+    return {"lines": lines, "reports": reports, "addendum": addendum, "stray": stray, "plt": plt}
 
 
 def _event_line(spec: dict) -> dict:
@@ -177,7 +180,7 @@ def _event_line(spec: dict) -> dict:
 
 def write_landing(landing: Path, contracts: list[dict]) -> None:
     from tests.landing_factory import (
-        addendum_event, remove_line, report, signed_event, unit, write_feed)
+        addendum_event, plt_event, remove_line, report, signed_event, unit, write_feed)
 
     events, reports = [], []
     units = [unit("ROOT", None, 0)]
@@ -199,6 +202,12 @@ def write_landing(landing: Path, contracts: list[dict]) -> None:
                 recorded_at=datetime(eff.year, eff.month, eff.day, 9, tzinfo=timezone.utc),
                 lines=[_event_line(u) for u in add["upserts"]]
                 + [remove_line(code) for code in add["removes"]]))
+        if kk["plt"]:
+            sk = date(YEAR, 3 * (kk["plt"] - 1) + 1, 20)
+            events.append(plt_event(
+                f"EV-{i:04d}-P", cid, position_id=f"POS-{i:02d}", unit_id=f"UNIT-{i:02d}",
+                position_level=1, is_unit_head=(i % 2 == 0), effective_date=sk,
+                recorded_at=datetime(YEAR, sk.month, sk.day, 9, tzinfo=timezone.utc)))
         for (code, q), (first, corrected) in sorted(kk["reports"].items()):
             base = datetime(YEAR, 3 * q, 20, 3, tzinfo=timezone.utc)
             reports.append(report(f"RP-{i:04d}-{code}-Q{q}", cid, code, f"Q{q}", first, reported_at=base))
@@ -243,6 +252,8 @@ def reference_rows(contracts: list[dict]):
         for code, quarters in in_force.items():
             reals = {q: v for (c, q), v in latest.items() if c == code}
             for period, row in ref.line_periods(quarters, reals).items():
+                last = ref.PERIODS[period][2]
+                row["holder_nip"] = ACTING_NIP if kk["plt"] and last >= kk["plt"] else HOLDER_NIP
                 ach[(cid, code, period)] = row
                 per_period.setdefault(period, []).append(row)
         for period, rows in per_period.items():
@@ -279,7 +290,7 @@ def compare_with_reference(warehouse: Path, contracts: list[dict]) -> None:
         assert colour == e["colour"], where
         assert (weight, polarity, consolidation, perspective) == (
             e["weight"], e["polarity"], e["consolidation"], e["perspective"]), where
-        assert nip is not None, where
+        assert nip == e["holder_nip"], where
     got_nko = query(warehouse, "select contract_id, period, nko, grade, iku_scored from marts.nko")
     assert {(c, p) for c, p, *_ in got_nko} == set(exp_nko)
     for c, p, value, grade, scored in got_nko:
