@@ -96,10 +96,10 @@ def run_checkpoint(suites: Sequence[Suite], frame, docs_dir: Path,
                 name=suite.name,
                 expectations=[_expectation(suite, rule)
                               for rule in (_computable_rule(suite), *suite.rules)],
-                meta={"blocking": suite.blocking, "purpose": suite.purpose,
-                      "notes": {"format": "markdown", "content": [
-                          ("**Blocking**: a failure stops publication. " if suite.blocking else
-                           "**Warning**: reported and published. ") + suite.purpose]}}))
+                meta={"blocking": suite.blocking, "purpose": suite.purpose},
+                # shown on the suite's page of the data docs
+                notes=("**Blocking**: a failure stops publication. " if suite.blocking else
+                       "**Warning**: reported and published. ") + f"Checks that {suite.purpose}."))
             definitions.append(context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)))
         # No UpdateDataDocsAction: it rebuilds the site once per suite (quadratic in the number

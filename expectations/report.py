@@ -74,12 +74,14 @@ def build_report(suites: tuple[Suite, ...], summary: Summary,
             if outcome.success:
                 continue
             rule = rules.get(outcome.column)
-            failed.append(rule.name if rule else COMPUTABLE)
-            if rule is None:
-                lines.append(f"{suite.name}: cannot be checked ({summary.problems.get(suite.name, outcome.error or 'unknown')})")
+            if rule is None:  # the suite's `computable` expectation
+                why = summary.problems.get(suite.name, outcome.error or "unknown")
+                lines.append(f"{suite.name}: cannot be checked ({why})")
+                failed.append(COMPUTABLE)
             elif broken:
-                continue  # one line for the suite says why; its figures are all missing
+                continue  # the line above says why; the suite's figures are all missing
             else:
+                failed.append(rule.name)
                 line = f"{suite.name}: {rule.description} = {_fmt(outcome.observed)}, expected " \
                        f"{rule.bounds_text()}"
                 if outcome.error:
