@@ -561,6 +561,25 @@ def test_nips_are_realistic_and_unique_per_person(small_landing):
     assert len(repeated) <= 0.01 * len(holders)
 
 
+def test_semester_target_met_addenda_raise_y_above_the_s1_realisation(small_landing):
+    rows = events(small_landing[0])
+    signed = {(e["contract_id"], l["iku_code"]): l for e in rows
+              if e["event_type"] == "signed" for l in e["lines"]}
+    latest = {}
+    for r in sorted(reports(small_landing[0]), key=lambda r: r["reported_at"]):
+        latest[(r["contract_id"], r["iku_code"], r["quarter"])] = r["value"]
+    checked = 0
+    for e in (e for e in rows if e["reason"] == "semester_target_met"):
+        assert e["effective_period"] == "Q3"
+        (line,) = e["lines"]
+        key = (e["contract_id"], line["iku_code"])
+        s1 = sum(latest.get(key + (q,), 0.0) for q in ("Q1", "Q2"))
+        assert line["consolidation"] == "sum" and line["polarity"] == "maximize"
+        assert signed[key]["target_y"] <= s1 < line["target_y"]
+        checked += 1
+    assert checked >= 15
+
+
 def test_plt_transfers_act_then_return(small_landing):
     rows = events(small_landing[0])
     created = {e["contract_id"]: e for e in rows if e["event_type"] == "signed"}

@@ -131,10 +131,15 @@ def addendum_events(rng, world: World, eligible: np.ndarray) -> tuple[EventBatch
             row = int(rng.choice(sum_max))
             old = book.target_in_force[row]
             book.s1_overachieved[row] = True
-            # the new annual target lies well above the S1 realisation (~1.1 x the old target)
-            gain = (1.35 * np.nansum(old) - np.nansum(old[:2])) / max(np.nansum(old[2:]), 1e-9)
+            # the new annual target lies above the S1 realisation, which values.draw_values
+            # makes 1.1 x the old target, rounded up per quarter
+            step = tr.STEP[book.tpl[row]]
+            lift = max(1.1 * book.target_y[row] / max(np.nansum(old[:2]), 1e-9), 1.0)
+            s1 = np.nansum(np.ceil(old[:2] * lift / step) * step)
+            new_y = max(1.35 * book.target_y[row], s1 + step)
+            gain = (new_y - np.nansum(old[:2])) / max(np.nansum(old[2:]), 1e-9)
             new = old.copy()
-            new[2:] = np.maximum(tr.snap(old[2:] * gain, tr.STEP[book.tpl[row]]), old[2:])
+            new[2:] = np.maximum(np.ceil(np.round(old[2:] * gain / step, 6)) * step, old[2:])
             upsert(row, new)
             continue
         picks = rng.permutation(changeable)
