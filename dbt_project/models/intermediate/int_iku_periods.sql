@@ -92,18 +92,6 @@ period_aggregates as (
     group by contract_id, iku_code, period
 ),
 
--- The single-quarter realisation (shown for Q1..Q4 even where the quarter has no target).
-quarter_realisations as (
-    select
-        contract_id,
-        iku_code,
-        quarter,
-        value,
-        report_id,
-        reports_count
-    from realisations
-),
-
 consolidated as (
     select
         a.*,
@@ -148,7 +136,8 @@ consolidated as (
         on agg.contract_id = a.contract_id
         and agg.iku_code = a.iku_code
         and agg.period = a.period
-    left join quarter_realisations as qr
+    -- a quarter period shows its report even where the quarter has no target
+    left join realisations as qr
         on qr.contract_id = a.contract_id
         and qr.iku_code = a.iku_code
         and qr.quarter = a.period_last_quarter
