@@ -338,7 +338,7 @@
   function findingsSection(data) {
     var f = data.findings || [];
     var rows = f.slice(0, 500).map(function (x) {
-      return '<tr><td class="sev-' + esc(x.s) + '">' + esc(x.s) + '</td><td><b>' + esc(x.r) + '</b></td><td>' + esc(x.kk) + '</td><td>' + esc(x.i || '–') +
+      return '<tr><td class="sev-' + esc(x.s) + '">' + esc(x.s) + '</td><td><b>' + esc(x.r) + '</b></td><td class="nw">' + esc(x.kk) + '</td><td class="nw">' + esc(x.i || '–') +
         '</td><td>' + esc(x.p || '–') + '</td><td class="small">' + esc(x.d || '') + '</td></tr>';
     }).join('');
     return '<div class="section"><h3>Temuan audit <span class="count">(' + f.length + ')</span>' + (f.length > 500 ? '<span class="right muted">500 pertama ditampilkan</span>' : '') + '</h3>' +
