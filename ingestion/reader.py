@@ -231,6 +231,9 @@ def _shape(table: pa.Table, feed: str, families: dict[str, str]) -> tuple[pa.Tab
             if line_extra is not None:
                 extra_names.append("lines")
                 extra_arrays.append(_scannable(line_extra))
+        elif pa.types.is_timestamp(arr.type) and arr.type.unit == "ns":
+            # DuckDB cannot cast TIMESTAMPTZ_NS to TIMESTAMP; the store keeps microseconds anyway
+            arr = arr.cast(pa.timestamp("us", tz=arr.type.tz), safe=False)
         elif families[col] == "string" and not pa.types.is_string(arr.type):
             arr = arr.cast(pa.large_string()) if pa.types.is_large_string(arr.type) \
                 else arr.cast(pa.string())

@@ -121,6 +121,14 @@ left join stored as s on {on('s', 'r')}
 """
 
 
+def _unregister(con, name: str) -> None:
+    # in a transaction DuckDB has aborted this raises; the caller's rollback then removes the view
+    try:
+        con.unregister(name)
+    except duckdb.Error:
+        pass
+
+
 def write_file(con: duckdb.DuckDBPyConnection, feed: str, rel: str, landing: LandingTable,
                ingested_at: datetime) -> FileOutcome:
     """Validate and store one readable file inside the caller's transaction."""
@@ -129,7 +137,7 @@ def write_file(con: duckdb.DuckDBPyConnection, feed: str, rel: str, landing: Lan
         con.execute("create or replace temp table staged as " + staging_sql(
             feed, landing.families, landing.line_families, landing.has_extra))
     finally:
-        con.unregister("src")
+        _unregister(con, "src")
     con.execute(_duplicates_sql(feed))
     columns = [c for c, _t, _r in FEED_COLUMNS[feed]]
     bookkeeping = [c for c, _t in RAW_BOOKKEEPING]
@@ -184,7 +192,7 @@ def _quarantine_rows(con, feed: str, rel: str, landing: LandingTable, ingested_a
             "from rejected_rows order by row_index",
             [feed, rel, ingested_at])
     finally:
-        con.unregister("rejected_rows")
+        _unregister(con, "rejected_rows")
 
 
 def write_rejected_file(con, feed: str, rel: str, sha256: str, rows_read: int, reason: str,

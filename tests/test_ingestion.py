@@ -546,3 +546,39 @@ def test_identical_resend_is_a_duplicate_even_if_the_stored_hash_format_changed(
     write_feed(landing, "contract_events", [signed_event("EV-1")], name="b.parquet")
     counts = ingest(landing, wh)
     assert (counts["rows_duplicate"], counts["rows_quarantined"]) == (1, 0)
+
+
+@pytest.mark.parametrize("unit, tz", [("ns", "UTC"), ("ns", None), ("ms", "Asia/Jakarta"),
+                                      ("s", None)])
+def test_timestamp_units_and_zones_are_all_read(landing, wh, unit, tz):
+    """pandas writes timestamp[ns, tz=UTC]: it must not fail the batch."""
+    write_feed(landing, "realisations", [report("RP-1", reported_at="2026-04-10T03:00")],
+               types={"reported_at": pa.timestamp(unit, tz=tz)})
+    counts = ingest(landing, wh)
+    assert counts["rows_accepted"] == 1
+    assert rows(wh, "select reported_at from raw.realisations") == [(datetime(2026, 4, 10, 3, 0),)]
+
+
+def test_a_conversion_error_inside_the_sql_rejects_only_that_file(landing, wh, monkeypatch):
+    """Fault injection: a DuckDB conversion error while staging one file rolls that file back and
+    rejects it as unprocessable_file; the batch goes on with the next file."""
+    import ingestion.store as store
+
+    real = store.staging_sql
+
+    def failing_for_b(feed, *args):
+        sql = real(feed, *args)
+        return sql + " where cast('not a number' as integer) = 1" if failing["on"] else sql
+
+    failing = {"on": False}
+    monkeypatch.setattr(store, "staging_sql", failing_for_b)
+    write_feed(landing, "realisations", [report("RP-1")], name="a.parquet")
+    ingest(landing, wh)
+    failing["on"] = True
+    write_feed(landing, "realisations", [report("RP-2")], name="b.parquet")
+    counts = ingest(landing, wh)
+    assert (counts["files_new"], counts["files_rejected"]) == (1, 1)
+    entry, reason = _rejected(wh)
+    assert entry["file"] == "realisations/b.parquet" and entry["rows_quarantined"] == 1
+    assert reason.startswith("unprocessable_file: the values cannot be converted")
+    assert raw_ids(wh, "realisations") == ["RP-1"]
