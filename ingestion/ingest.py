@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from ingestion.scan import LandingEntry, scan_landing
-from ingestion.reader import FileRejected, parse, read_bytes
+from ingestion.reader import FileRejected, footer_rows, parse, read_bytes
 from ingestion.schema import INGEST_DDL
 from ingestion.store import FileOutcome, write_file, write_ledger, write_rejected_file
 
@@ -120,7 +120,7 @@ def _ingest_entry(con, entry: LandingEntry, known: set, seen_files: set, ingeste
             parsed, rejected = None, exc
         except pa.ArrowException as exc:  # a shape no check above foresaw: reject, don't crash
             parsed, rejected = None, FileRejected(
-                f"unprocessable_file: {_short(exc)}; re-export the file")
+                f"unprocessable_file: {_short(exc)}; re-export the file", footer_rows(data))
     con.execute("begin transaction")
     try:
         if parsed is not None:

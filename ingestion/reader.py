@@ -124,6 +124,14 @@ def _is_list(typ: pa.DataType) -> bool:
             or _is(typ, "is_large_list_view"))
 
 
+def footer_rows(data: bytes) -> int:
+    """The row count the Parquet footer declares, or 0 when the footer cannot be read."""
+    try:
+        return pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+    except Exception:  # noqa: BLE001 - unreadable footer: EVENTS.md says rows_read 0
+        return 0
+
+
 def parse(data: bytes, feed: str) -> LandingTable:
     """Parse and shape a landing file, or raise FileRejected with its whole-file reason."""
     digest = sha256_of(data)
