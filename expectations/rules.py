@@ -129,3 +129,19 @@ def outside_range(table: str, column: str, low: float, high: float, why: str,
     return rows_where(table, f"{column}_out_of_range", f"({column} < {low} or {column} > {high})",
                       f"rows of {table} with {column} outside [{low:g}, {high:g}]", why,
                       [*show, column])
+
+
+def empty_while(table: str, upstream: str, upstream_sql: str, why: str,
+                tables: Sequence[str] = ()) -> Rule:
+    """1 when `table` is empty although `upstream_sql` (an EXISTS-able query) has rows.
+
+    Every other rule counts violations, and an empty table has none: without this, a fold that
+    silently produced nothing would pass.
+    """
+    return Rule(
+        name="empty_while_upstream_has_rows", tables=(table, *tables),
+        description=f"{table} is empty although {upstream} (1 = yes)",
+        why=why,
+        value_sql=f"select case when exists ({upstream_sql}) and not exists "
+                  f"(select 1 from {table}) then 1 else 0 end",
+    )

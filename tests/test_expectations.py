@@ -120,6 +120,7 @@ def healthy(tmp_path_factory) -> Path:
 
 def _broken(healthy: Path, tmp_path: Path, *statements: str) -> Path:
     """A copy of the healthy warehouse with `statements` applied."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(healthy, path)
     with duckdb.connect(str(path)) as con:
@@ -276,6 +277,23 @@ def test_each_blocking_kind_is_named_and_nothing_else(healthy, tmp_path):
     assert failed == set(BREAKS) | {("quality_signals", "colour_disagrees_with_ici"),
                                     ("quality_signals", "grade_disagrees_with_nko")}
     assert len(report.blocking_failures) == len(BREAKS)
+
+
+def test_an_empty_mart_fed_by_data_blocks(healthy, tmp_path):
+    """Counts of violations are all 0 on an empty table: emptiness itself must be caught."""
+    wh = _broken(healthy, tmp_path, "delete from marts.iku_achievement",
+                 "delete from marts.responsibility")
+    report = run_checks(wh, AS_OF)
+    failed = {(s.name, rule) for s in report.suites for rule in s.failed if s.blocking}
+    assert failed == {("marts_iku_achievement", "empty_while_upstream_has_rows"),
+                      ("marts_responsibility", "empty_while_upstream_has_rows")}
+    assert "marts.iku_achievement is empty although marts.contract_lines has a line with a " \
+           "target (1 = yes) = 1" in "\n".join(report.blocking_failures)
+    # before any event is known (as of 2025) an empty warehouse is not a failure
+    empty = _broken(healthy, tmp_path / "early", *(f"delete from marts.{t}" for t in (
+        "contract_lines", "responsibility", "iku_achievement", "nko", "komplemen_targets",
+        "cascading_edges", "audit_findings")))
+    assert run_checks(empty, date(2025, 12, 31)).blocking_failures == []
 
 
 def test_missing_table_or_column_blocks_without_crashing(healthy, tmp_path):

@@ -11,8 +11,11 @@ from ingestion.schema import CASCADE_TYPES, CONSOLIDATIONS, PERSPECTIVES, POLARI
 
 from ..domain import (AUDIT_RULES, COLOURS, EDGE_CASCADE_TYPES, FINDING_SEVERITIES, GRADES,
                       ICI_MAX, NKO_MAX, PERIODS, ROLES)
-from ..rules import Rule, Suite, duplicate_keys, null_keys, outside_range, outside_set, rows_where
+from ..rules import (Rule, Suite, duplicate_keys, empty_while, null_keys, outside_range,
+                     outside_set, rows_where)
 
+EMPTY_WHY = "the fold produced nothing from data that should give rows; every count of " \
+            "violations would then be 0 and the night would pass empty"
 ENUM_WHY = "the value comes from a closed set in the spec; anything else means the fold mislabelled it"
 PERIOD_WHY = "DOMAIN.md 3: periods are Q1, Q2, S1, Q3, SDQ3, Q4, Y; the recap and NKO join on them"
 
@@ -42,7 +45,12 @@ SUITES = (
           rows_where(CL, "version_below_1", "(version is null or version < 1)",
                      "lines whose version is null or below 1",
                      "WAREHOUSE.md: version is 1 as signed and +1 per change",
-                     ("contract_id", "iku_code", "version"))),
+                     ("contract_id", "iku_code", "version")),
+          empty_while(CL, "raw.contract_events has a signed or komplemen KK with lines known by "
+                      "the as-of date",
+                      "select 1 from raw.contract_events where event_type in ('signed', "
+                      "'komplemen') and len(lines) > 0 and recorded_at < {as_of} + 1",
+                      EMPTY_WHY, tables=("raw.contract_events",))),
     _mart("responsibility", ("contract_id", "position_id", "holder_nip", "from_date"),
           outside_set(RS, "role", ROLES, ENUM_WHY),
           outside_range(RS, "from_quarter", 1, 4, "from_quarter is the quarter holding from_date",
@@ -53,6 +61,8 @@ SUITES = (
                      "holder rows whose to_date is more than a day before from_date",
                      "to_date is the day before the next holder's from_date, never earlier",
                      ("contract_id", "holder_nip", "from_date", "to_date")),
+          empty_while(RS, "marts.contract_lines has rows", f"select 1 from {CL}", EMPTY_WHY,
+                      tables=(CL,)),
           unique=False,  # several rows per KK by design (one per holder); no public key
           purpose="every row of marts.responsibility names its KK, holder and start, with valid "
                   "quarters"),
@@ -61,7 +71,10 @@ SUITES = (
           outside_range(IA, "ici", 0, ICI_MAX, "DOMAIN.md 4: the ICI is clamped to [0, 120]",
                         ("contract_id", "iku_code", "period")),
           outside_set(IA, "colour", COLOURS, "DOMAIN.md 4: green, yellow or red (null when the ICI "
-                      "is null)", nullable=True)),
+                      "is null)", nullable=True),
+          empty_while(IA, "marts.contract_lines has a line with a target",
+                      f"select 1 from {CL} where coalesce(target_q1, target_q2, target_q3, "
+                      "target_q4, target_y) is not null", EMPTY_WHY, tables=(CL,))),
     _mart("nko", ("contract_id", "period"),
           outside_set(NK, "period", PERIODS, PERIOD_WHY),
           outside_range(NK, "nko", 0, NKO_MAX, "DOMAIN.md 5: a weighted mean of ICIs in [0, 120] "
@@ -70,7 +83,9 @@ SUITES = (
                       "is null)", nullable=True),
           rows_where(NK, "iku_scored_negative", "(iku_scored is null or iku_scored < 0)",
                      "rows whose iku_scored is null or negative",
-                     "iku_scored counts lines with an ICI", ("contract_id", "period", "iku_scored"))),
+                     "iku_scored counts lines with an ICI", ("contract_id", "period", "iku_scored")),
+          empty_while(NK, "marts.iku_achievement has rows", f"select 1 from {IA}", EMPTY_WHY,
+                      tables=(IA,))),
     _mart("komplemen_targets", ("contract_id", "iku_code", "period"),
           outside_set(KT, "period", PERIODS, PERIOD_WHY),
           outside_range(KT, "handover_quarter", 1, 4, "DOMAIN.md 6: the handover quarter is 1..4",
