@@ -116,7 +116,7 @@ def _check_report_path(cfg: dict, run_id: str) -> Path:
     doc_md=__doc__,
 )
 def kinerja_nightly():
-    @task(retries=0)
+    @task
     def batch_config(params=None, data_interval_end=None, dag_run=None) -> dict:
         """Resolve the as-of date and the paths once per run (Variables, then environment)."""
         from airflow.sdk import Variable

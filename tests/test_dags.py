@@ -156,11 +156,8 @@ def test_every_warehouse_task_is_in_the_one_slot_pool(nightly):
             assert task.pool == POOL, task.task_id
 
 
-def test_retries_with_backoff_on_warehouse_tasks(nightly):
+def test_every_task_retries_twice_with_exponential_backoff(nightly):
     for task in nightly.tasks:
-        if task.task_id == "batch_config":
-            assert task.retries == 0
-            continue
         assert task.retries == 2, task.task_id
         assert task.retry_exponential_backoff > 1, task.task_id
 
