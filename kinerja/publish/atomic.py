@@ -23,6 +23,8 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+from kinerja.batch import fault_point
+
 MANIFEST = "MANIFEST.json"  # written last: its presence marks a complete publication
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -101,6 +103,7 @@ def swap_in(tmp: Path, live: Path) -> None:
     if not (tmp / MANIFEST).is_file():
         raise RuntimeError(f"{tmp} has no {MANIFEST}; refusing to publish an incomplete directory")
     fsync_tree(tmp)
+    fault_point("publish:swap")  # test hooks: no-ops unless KINERJA_FAULT_AT is set
     if live.exists() and _exchange(tmp, live):
         old = tmp  # after the exchange, tmp's path holds the previous night
     else:
@@ -110,6 +113,7 @@ def swap_in(tmp: Path, live: Path) -> None:
             os.rename(live, old)
         os.rename(tmp, live)
     _fsync_dir(live.parent)
+    fault_point("publish:swapped")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -41,6 +41,8 @@ def connect(warehouse: Path | str):
 
         raise WarehouseBusy(f"warehouse {path} is being written by a batch; retry when it ends "
                             f"({str(exc).splitlines()[0][:120]})") from exc
+    # DuckDB draws a progress bar on stderr for long queries; the batch log is not a terminal
+    con.execute("set enable_progress_bar = false")
     try:
         yield con
     finally:
