@@ -18,6 +18,7 @@ from ingestion.scan import LandingEntry, scan_landing
 from ingestion.reader import FileRejected, footer_rows, parse, read_bytes
 from ingestion.schema import INGEST_DDL
 from ingestion.store import FileOutcome, write_file, write_ledger, write_rejected_file
+from kinerja.batch import fault_point
 
 COUNT_KEYS = ("files_seen", "files_new", "files_skipped", "files_rejected", "files_unknown_feed",
               "files_ignored", "rows_read", "rows_accepted", "rows_duplicate", "rows_quarantined")
@@ -136,6 +137,7 @@ def _ingest_entry(con, entry: LandingEntry, known: set, seen_files: set, ingeste
         if rejected is not None:
             outcome = write_rejected_file(con, entry.feed, entry.rel, sha, rejected.rows_read,
                                           rejected.reason, ingested_at)
+        fault_point("ingest")  # test hook: a no-op unless KINERJA_FAULT_AT is set
         con.execute("commit")
     except BaseException as exc:
         try:

@@ -5,6 +5,8 @@ Every step takes the warehouse's writer lock; `run_batch` holds it across all of
 """
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,7 +14,31 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from kinerja.lock import writer_lock
+from kinerja.lock import WarehouseBusy, writer_lock
+
+
+_fault_counts: dict[str, int] = {}
+
+
+def fault_point(point: str) -> None:
+    """TEST HOOK for tests/test_fault_injection.py; does nothing unless KINERJA_FAULT_AT is set.
+
+    `KINERJA_FAULT_AT=<point>[@<n>]` makes the process SIGKILL itself the n-th time (default 1st)
+    it reaches `point`, so a test can kill a real batch at an exact spot. Points: `ingest` (inside
+    a file's transaction: its rows and ledger row written, not committed; ingestion/ingest.py),
+    `publish:swap` (new publication complete and fsynced, before the swap) and `publish:swapped`
+    (after the swap, before the previous publication is deleted; kinerja/publish/atomic.py).
+    Kills inside dbt and the checks are timed from outside. See docs/RELIABILITY.md.
+    """
+    spec = os.environ.get("KINERJA_FAULT_AT")
+    if not spec:
+        return
+    name, _, nth = spec.partition("@")
+    if name != point:
+        return
+    _fault_counts[point] = _fault_counts.get(point, 0) + 1
+    if _fault_counts[point] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class BatchFailed(RuntimeError):
@@ -56,7 +82,15 @@ def ingest_step(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> dic
     if not cfg.landing.is_dir():
         raise BatchFailed(f"landing directory {cfg.landing} does not exist; pass --landing DIR")
     with writer_lock(cfg.warehouse):
-        return ingest_landing(cfg.landing, cfg.warehouse, progress=progress)
+        try:
+            return ingest_landing(cfg.landing, cfg.warehouse, progress=progress)
+        except Exception as exc:
+            # another process without our lock (a DAG dbt task, a shell) has the file open
+            if type(exc).__name__ == "IOException" and "lock" in str(exc).lower():
+                raise WarehouseBusy(f"another process has {cfg.warehouse} open: "
+                                    f"{str(exc).splitlines()[0]}; wait for it to finish, "
+                                    "then run again") from None
+            raise
 
 
 def build_step(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> dict[str, Any]:

@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     except (BatchFailed, WarehouseBusy) as exc:
         print(f"kinerja {args.command}: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a DuckDB error (unreadable or locked file): one line, no traceback
+        if not type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            raise
+        print(f"kinerja {args.command}: the warehouse cannot be used: "
+              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"kinerja {args.command}: interrupted; rerun the same command to complete it",
               file=sys.stderr)

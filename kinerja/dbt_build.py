@@ -6,6 +6,7 @@ against a read-only reader in the same process. A child also dies cleanly with t
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -44,8 +45,11 @@ def dbt_env(warehouse: Path) -> dict[str, str]:
     return {"KINERJA_WAREHOUSE": str(warehouse.resolve())}
 
 
-def _die_with_parent() -> None:
-    """Linux: the dbt child gets SIGKILL when the batch dies, so it never outlives the writer lock."""
+def _die_with_parent(parent: int | None = None) -> None:
+    """Linux: the dbt child gets SIGKILL when the batch dies, so it never outlives the writer lock.
+
+    A parent killed between fork and prctl would not be signalled: the child then sees another
+    parent pid and exits at once."""
     try:
         import ctypes
         import signal
@@ -53,6 +57,8 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
 
 
 def _dbt_executable() -> str:
@@ -81,7 +87,7 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,
-                          preexec_fn=_die_with_parent)
+                          preexec_fn=functools.partial(_die_with_parent, os.getpid()))
     failures = _failed_nodes(work)
     if proc.returncode != 0:
         detail = "; ".join(failures[:5]) or (proc.stdout + proc.stderr).strip()[-2000:]
