@@ -10,7 +10,7 @@ same kinds go through dbt and the checks too:
   kind (truncated, not Parquet, empty, wrong types, `lines` of the wrong shape, huge strings, NaN
   and infinities, dates out of range, odd file names incl. quotes/SQL/newline/non-UTF-8 bytes,
   symlinks to a file and a folder outside, a FIFO, an unknown feed folder, a stray text file).
-- `test_random_damage_whole_batch`: hypothesis property, reusing the corruption strategy of
+- `test_random_damage_whole_batch`: hypothesis property (5 random + 2 fixed examples), reusing the corruption strategy of
   tests/test_ingestion_property.py (bytes, columns, values): `kinerja run` completes and the
   ledger's conservation holds for every file. Few examples: each one builds dbt and runs GE.
 """
@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from tests.ingestion_helpers import assert_conservation, ledger
 from tests.landing_factory import (line, report, signed_event, to_table, unit, write_bytes,
@@ -246,10 +246,17 @@ def test_hostile_landing_zone_whole_batch(tiny_landing, tmp_path):
 EXAMPLES: list[dict] = []
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=5, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(plan=damaged_landing())
+# two fixed examples so that every run damages all three feeds (random ones may leave files whole)
+@example(plan={"contract_events": ("line_value", (0, 0, "weight", math.nan)),
+               "realisations": ("truncate", 0.5), "units": ("extreme", ("valid_from", 1, 1)),
+               "copy": "realisations"})
+@example(plan={"contract_events": ("bytes", [(0.5, 0), (0.7, 255), (0.9, 7)]),
+               "realisations": ("retype", "value"), "units": ("drop_columns", ["name"]),
+               "copy": "contract_events"})
 def test_random_damage_whole_batch(tiny_landing, plan):
     """The damaged files land beside the tiny landing zone, so the marts and checks have data."""
     with tempfile.TemporaryDirectory() as tmp:
