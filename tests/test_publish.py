@@ -158,6 +158,16 @@ def test_xlsx_splits_at_row_limit_and_escapes_text(synthetic_wh, tmp_path, monke
     assert 'Seksi <A> & "B" ' in names  # escaped in XML, control character dropped
 
 
+def test_same_warehouse_publishes_identical_files(synthetic_wh, tmp_path):
+    # a rebuilt night must publish the same bytes (only the generation time and manifest differ)
+    publish(synthetic_wh, tmp_path / "a", AS_OF, None)
+    publish(synthetic_wh, tmp_path / "b", AS_OF, None)
+    a, b = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
+    differ = sorted(k for k in a if a[k] != b.get(k))
+    assert set(a) == set(b) and set(differ) <= {"MANIFEST.json", "data/tree.js"}, differ
+    assert len([k for k in a if k.startswith("data/unit/")]) == 31
+
+
 # ------------------------------------------------------------------ masking
 
 def _published_texts(root: Path):

@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 
 from kinerja.publish.masking import mask_text, nip_sql
-from kinerja.publish.source import PERIODS, create_units_view, latest_period, require_marts
+from kinerja.publish.source import (PERIOD_ORDER_SQL, PERIODS, create_units_view, latest_period,
+                                    require_marts)
 
 STATIC_DIR = Path(__file__).with_name("static")
 ACH_ROWS_PER_BATCH = 1_000_000  # achievement rows per unit batch (bounds DuckDB's result size)
@@ -113,11 +114,19 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
     ),
     ach as (
         select a.contract_id, a.iku_code,
-               json_group_object(a.period, json_array(round(a.target, 6), round(a.realisation, 6),
-                                                       round(a.ici, 6), a.colour)) as per,
-               any_value(a.iku_name) as iku_name, any_value(a.perspective) as perspective,
-               any_value(a.polarity) as polarity, any_value(a.consolidation) as consolidation,
-               any_value(a.weight) filter (where a.weight is not null) as weight
+               -- objects built from ordered lists (not json_group_object) so that the same
+               -- warehouse always publishes byte-identical files (keys in report order)
+               to_json(map_from_entries(list(struct_pack(
+                   k := a.period,
+                   v := json_array(round(a.target, 6), round(a.realisation, 6), round(a.ici, 6),
+                                   a.colour)) order by {PERIOD_ORDER_SQL.format(col='a.period')}))) as per,
+               -- the latest period's attributes (an addendum can change them mid-year)
+               arg_max(a.iku_name, {PERIOD_ORDER_SQL.format(col='a.period')}) as iku_name,
+               arg_max(a.perspective, {PERIOD_ORDER_SQL.format(col='a.period')}) as perspective,
+               arg_max(a.polarity, {PERIOD_ORDER_SQL.format(col='a.period')}) as polarity,
+               arg_max(a.consolidation, {PERIOD_ORDER_SQL.format(col='a.period')}) as consolidation,
+               arg_max(a.weight, {PERIOD_ORDER_SQL.format(col='a.period')})
+                   filter (where a.weight is not null) as weight
         from marts.iku_achievement a
         join pub_kk_unit k using (contract_id)
         where k.unit_id in (select unit_id from kk_units)
@@ -165,10 +174,13 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
                       and down.iku_code = coalesce(ach.iku_code, cl.iku_code)
     ),
     holders as (  -- the accountable holder per period (a Plt can differ from Q3 on)
-        select contract_id, json_group_object(period, {nip_sql('holder_nip', mask_nip)}) as hp
-        from (select distinct contract_id, period, holder_nip from marts.iku_achievement a
-              join pub_kk_unit k using (contract_id)
-              where k.unit_id in (select unit_id from kk_units))
+        select contract_id,
+               to_json(map_from_entries(list(struct_pack(k := period, v := {nip_sql('holder_nip', mask_nip)})
+                                             order by {PERIOD_ORDER_SQL.format(col='period')}))) as hp
+        from (select contract_id, period, min(holder_nip) as holder_nip  -- one per KK and period
+              from marts.iku_achievement a join pub_kk_unit k using (contract_id)
+              where k.unit_id in (select unit_id from kk_units)
+              group by contract_id, period)
         group by contract_id
     ),
     kks as (

@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 FETCH_ROWS = 20_000
+_EPOCH = (2000, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same rows give a byte-identical file
 MAX_DATA_ROWS = 1_048_575  # Excel's sheet limit (1,048,576) minus the header
 
 _CONTENT_TYPES = (
@@ -48,6 +49,12 @@ _STYLES = (
     '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     '</styleSheet>')
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 def _col_letter(i: int) -> str:
@@ -109,19 +116,19 @@ class XlsxWriter:
             f'2006/relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
         rels += (f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/'
                  f'officeDocument/2006/relationships/styles" Target="styles.xml"/>')
-        self.zip.writestr("[Content_Types].xml", _CONTENT_TYPES.format(
+        self.zip.writestr(_entry("[Content_Types].xml"), _CONTENT_TYPES.format(
             sheets="".join(_SHEET_TYPE.format(n=i + 1) for i in range(n))))
-        self.zip.writestr("_rels/.rels", _ROOT_RELS)
-        self.zip.writestr("xl/workbook.xml",
+        self.zip.writestr(_entry("_rels/.rels"), _ROOT_RELS)
+        self.zip.writestr(_entry("xl/workbook.xml"),
                           '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                           '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
                           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
                           f'<sheets>{sheets}</sheets></workbook>')
-        self.zip.writestr("xl/_rels/workbook.xml.rels",
+        self.zip.writestr(_entry("xl/_rels/workbook.xml.rels"),
                           '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                           '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
                           f'relationships">{rels}</Relationships>')
-        self.zip.writestr("xl/styles.xml", _STYLES)
+        self.zip.writestr(_entry("xl/styles.xml"), _STYLES)
 
     def write_sheet(self, header: list[str], row_batches) -> int:
         """Write the next declared sheet; row_batches yields lists of `<row>` strings."""
@@ -131,7 +138,7 @@ class XlsxWriter:
                        for i, h in enumerate(header))
         head = "".join(f'<c t="inlineStr" s="1"><is><t>{escape(h)}</t></is></c>' for h in header)
         rows = 0
-        with self.zip.open(f"xl/worksheets/sheet{self.next}.xml", "w", force_zip64=True) as out:
+        with self.zip.open(_entry(f"xl/worksheets/sheet{self.next}.xml"), "w", force_zip64=True) as out:
             out.write((
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
