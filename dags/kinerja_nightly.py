@@ -5,19 +5,21 @@
 
 Schedule: every night at 01:00 Asia/Jakarta. The run of the night of 24 Nov (01:00 WIB) has the
 data interval [23 Nov 01:00, 24 Nov 01:00) WIB and builds as of 23 Nov (see
-`kinerja_orchestration.settings.as_of_for_run`); its logical date is 23 Nov, so a backfill from
-2026-11-01 to 2026-11-03 rebuilds as of 1, 2 and 3 Nov. The raw store keeps every event ever
+`kinerja_orchestration.settings.as_of_for_run`); its logical date is 23 Nov 01:00 WIB, so a backfill from
+2026-11-01T00:00+07:00 to 2026-11-03T23:59+07:00 rebuilds as of 1, 2 and 3 Nov. The raw store keeps every event ever
 accepted and `--as-of` only filters, so a rerun or backfill of a night reproduces it.
 
 One writer: every task that opens the warehouse runs in the 1-slot pool `kinerja_warehouse`
-(create it: `airflow pools set kinerja_warehouse 1 "one writer per warehouse file"`), and the
-kinerja step functions also take the warehouse's file lock. See docs/ORCHESTRATION.md.
+(create it: `airflow pools set kinerja_warehouse 1 "one writer per warehouse file"`), and every
+such task also holds the warehouse's file lock (kinerja/lock.py), as `kinerja run` does: the step
+functions take it themselves, the dbt tasks in a pre_execute hook. See docs/ORCHESTRATION.md.
 """
 from __future__ import annotations
 
 import json
 import pickle
 import sys
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,8 +84,23 @@ def _fail_fast(exc: Exception):
     return AirflowFailException(str(exc))
 
 
+# The writer lock a dbt task holds while dbt runs (one task at a time per process).
+_DBT_LOCK = ExitStack()
+
+
+def _hold_warehouse(context) -> None:
+    """Before a dbt task: take the warehouse's writer lock like the kinerja step functions do.
+
+    The pool already serialises the DAG's writers; the lock also keeps a `kinerja run` started by
+    hand and this DAG apart, with a clear WarehouseBusy error (retried) instead of DuckDB's.
+    """
+    from kinerja.lock import writer_lock
+
+    _DBT_LOCK.enter_context(writer_lock(Path(context["task"].env["KINERJA_WAREHOUSE"])))
+
+
 def _release_warehouse(context, result=None) -> None:
-    """After a dbt task: close dbt-duckdb's handle on the warehouse.
+    """After a dbt task (success, failure or retry): close dbt-duckdb's handle, drop the lock.
 
     dbt-duckdb keeps its DuckDB connection open between dbt invocations of one process
     (`keep_open` defaults to true). A worker that runs the next task in the same process (dag.test,
@@ -91,7 +108,10 @@ def _release_warehouse(context, result=None) -> None:
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    DuckDBConnectionManager.close_all_connections()  # drops the environment, which closes DuckDB
+    try:
+        DuckDBConnectionManager.close_all_connections()  # drops the environment: DuckDB closes
+    finally:
+        _DBT_LOCK.close()
 
 
 def _check_report_path(cfg: dict, run_id: str) -> Path:
@@ -200,7 +220,10 @@ def kinerja_nightly():
             # The profile reads the warehouse path from the environment (dbt_project/profiles.yml).
             "env": {"KINERJA_WAREHOUSE": "{{ " + _CONFIG + "['warehouse'] }}"},
             "append_env": True,
+            "pre_execute": _hold_warehouse,
             "post_execute": _release_warehouse,
+            "on_failure_callback": _release_warehouse,
+            "on_retry_callback": _release_warehouse,
         },
     )
     checked = check(cfg)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,10 @@ def nightly_runs(tiny_landing, tmp_path_factory):
             text=True, timeout=RUNNER_TIMEOUT,
         )
     cli_out, _ = cli.communicate(timeout=RUNNER_TIMEOUT)
+    # pytest keeps only the last few temp dirs and other sessions rotate them: keep the log findable
+    kept = REPO_ROOT / "test-artifacts" / "dag_run" / "runner.log"  # git-ignored
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log, kept)
     text = log.read_text()
     result = [line for line in text.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and result, f"runner failed ({done.returncode}); log {log}:\n{text[-4000:]}"
@@ -175,7 +180,9 @@ MARTS = {"marts.contract_lines", "marts.responsibility", "marts.iku_achievement"
 
 
 def _assert_success(run: dict) -> None:
-    assert run["state"] == "success" and not run["not_success"], run
+    assert run["state"] == "success" and not run["not_success"], (
+        f"run for {run['logical_date']} {run['state']}: {run['not_success']} "
+        "(log: test-artifacts/dag_run/runner.log)")
 
 
 def test_night_run_fills_the_marts_and_publishes(nightly_runs):

@@ -211,3 +211,38 @@ def test_manifest_is_regenerated_only_when_the_project_changes(tmp_path):
     model = next((project / "models").rglob("*.sql"))
     model.write_text(model.read_text() + "\n-- changed\n")
     assert project_fingerprint(project) != before
+
+
+def test_dbt_tasks_hold_the_writer_lock_and_release_it(nightly, tmp_path):
+    """A dbt task meets a `kinerja run` holding the warehouse: WarehouseBusy (retried), not DuckDB's
+    error; after the task the lock is free again for the next writer."""
+    import subprocess
+    import types
+
+    from kinerja.lock import WarehouseBusy, writer_lock
+
+    task = nightly.get_task("dbt.stg_units_model_build")
+    hold, release = task._pre_execute_hook, task._post_execute_hook
+    assert hold is not None and release is not None
+    assert release in (task.on_failure_callback or []) or release == task.on_failure_callback
+    warehouse = tmp_path / "wh.duckdb"
+    context = {"task": types.SimpleNamespace(env={"KINERJA_WAREHOUSE": str(warehouse)})}
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from kinerja.lock import "
+         "writer_lock\nwith writer_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
+         str(warehouse)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseBusy):
+            hold(context)
+    finally:
+        holder.kill()
+        holder.wait()
+    hold(context)  # free now: the task takes it...
+    release(context, None)  # ...and gives it back
+    holder = subprocess.run(  # so another process can take it
+        [sys.executable, "-c", "import sys; from pathlib import Path; from kinerja.lock import "
+         "writer_lock\nwith writer_lock(Path(sys.argv[1])): print('ok')", str(warehouse)],
+        capture_output=True, text=True)
+    assert holder.stdout.strip() == "ok", holder.stderr
