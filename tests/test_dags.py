@@ -246,3 +246,18 @@ def test_dbt_tasks_hold_the_writer_lock_and_release_it(nightly, tmp_path):
          "writer_lock\nwith writer_lock(Path(sys.argv[1])): print('ok')", str(warehouse)],
         capture_output=True, text=True)
     assert holder.stdout.strip() == "ok", holder.stderr
+
+
+def test_manifest_cache_keeps_only_recent_versions(tmp_path):
+    import time
+
+    from kinerja_orchestration.dbt_manifest import KEEP_VERSIONS, _prune
+
+    for i in range(KEEP_VERSIONS + 3):
+        (tmp_path / f"v{i}").mkdir()
+        (tmp_path / f"v{i}" / "manifest.json").write_text("{}")
+        os.utime(tmp_path / f"v{i}" / "manifest.json", (time.time() + i, time.time() + i))
+    newest = tmp_path / f"v{KEEP_VERSIONS + 2}"
+    _prune(tmp_path, keep=newest)
+    assert sorted(d.name for d in tmp_path.iterdir()) == sorted(
+        f"v{i}" for i in range(3, KEEP_VERSIONS + 3))

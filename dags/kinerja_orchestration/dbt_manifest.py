@@ -21,6 +21,7 @@ from pathlib import Path
 # Build outputs and editor state: not part of what dbt parses.
 _SKIP_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
 PARSE_TIMEOUT_SECONDS = 120
+KEEP_VERSIONS = 5  # a worker still on the previous code version keeps finding its manifest
 
 
 def project_fingerprint(project_dir: Path) -> str:
@@ -60,6 +61,15 @@ def ensure_manifest(project_dir: Path, cache_dir: Path) -> Path:
                                + (done.stdout + done.stderr).strip()[-2000:])
         manifest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(work / "target" / "manifest.json", manifest)
+        _prune(cache_dir, keep=manifest.parent)
         return manifest
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _prune(cache_dir: Path, keep: Path, versions: int = KEEP_VERSIONS) -> None:
+    """Drop all but the newest manifests (~1 MB each; one per change of the dbt project)."""
+    done = [d for d in cache_dir.iterdir() if (d / "manifest.json").exists() and d != keep]
+    done.sort(key=lambda d: (d / "manifest.json").stat().st_mtime, reverse=True)
+    for old in done[versions - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
