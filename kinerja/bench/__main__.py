@@ -1,0 +1,5 @@
+import sys
+
+from kinerja.bench.run import main
+
+sys.exit(main())

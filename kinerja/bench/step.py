@@ -1,0 +1,93 @@
+"""One measured step in a fresh process: `python -m kinerja.bench.step STEP JSON-ARGS`.
+
+Prints one JSON line last: the step's own seconds, its result figures and the maximum RSS of this
+process and of its largest waited-for child (dbt), from getrusage (KiB on Linux), and the CPU
+seconds (user + system) of this process and its children.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+FLOOR_SQL = Path(__file__).with_name("floor.sql")
+
+
+def _config(args: dict):
+    from kinerja.batch import BatchConfig
+
+    return BatchConfig.create(args["landing"], args["warehouse"], args["as_of"],
+                              args.get("publish"))
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def floor(warehouse: Path, out: Path, as_of: date) -> dict:
+    """The raw-SQL floor: one DuckDB script from the raw tables to iku_achievement."""
+    import duckdb
+
+    out.unlink(missing_ok=True)
+    con = duckdb.connect(str(out))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
+        # the same memory bound as the dbt build (dbt_project/profiles.yml), for a fair side-by-side
+        con.execute(f"set memory_limit = '{os.environ.get('KINERJA_DBT_MEMORY_LIMIT', '3GB')}'")
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        sql = FLOOR_SQL.read_text().replace("{{as_of}}", as_of.isoformat())
+        con.execute(sql)
+        rows = con.execute("select count(*) from iku_achievement").fetchone()[0]
+    finally:
+        con.close()
+    return {"rows": rows}
+
+
+def run_step(step: str, args: dict) -> dict:
+    from kinerja import batch
+
+    if step == "floor":
+        return floor(Path(args["warehouse"]), Path(args["out"]), date.fromisoformat(args["as_of"]))
+    cfg = _config(args)
+    if step == "batch":
+        summary = batch.run_batch(cfg, progress=_quiet)
+        return {"steps": summary.steps}
+    if step == "ingest":
+        return batch.ingest_step(cfg, _quiet)
+    if step == "build":
+        return batch.build_step(cfg, _quiet)
+    if step == "check":
+        report = batch.check_step(cfg, _quiet)
+        Path(args["report"]).write_bytes(pickle.dumps(report))
+        return {"warnings": len(report.warnings), "timings": report.timings}
+    if step == "publish":
+        report = pickle.loads(Path(args["report"]).read_bytes())
+        return {"files": len(batch.publish_step(cfg, report, _quiet))}
+    raise SystemExit(f"unknown step {step!r}")
+
+
+def main(argv: list[str]) -> int:
+    step, args = argv[0], json.loads(argv[1])
+    started = time.perf_counter()
+    result = run_step(step, args)
+    seconds = time.perf_counter() - started
+    print(json.dumps({
+        "step": step,
+        "seconds": round(seconds, 3),
+        "result": result,
+        "maxrss_self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "cpu_s": round(sum(u.ru_utime + u.ru_stime for u in (
+            resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))), 2),
+    }, default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

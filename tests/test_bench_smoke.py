@@ -1,0 +1,47 @@
+"""Smoke test of the benchmark machinery (`make bench`): the tiny scale, one run, two years.
+
+Speed is never asserted here; the test checks that every figure of docs/benchmarks.json is
+produced, that peak memory includes the dbt child, and that the raw-SQL floor reproduces
+marts.iku_achievement.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kinerja.bench.report import BEGIN, END
+from kinerja.bench.run import main
+
+pytestmark = pytest.mark.slow
+
+FIGURES = ("batch", "ingest", "build", "floor", "check", "publish", "night", "multiyear_night")
+
+
+def test_bench_tiny_writes_every_figure(tmp_path):
+    out, md = tmp_path / "bench.json", tmp_path / "BENCH.md"
+    md.write_text("# Benchmarks\n\nprose kept\n")
+    assert main(["--scale", "tiny", "--runs", "1", "--years", "2", "--cache",
+                 str(tmp_path / "cache"), "--json", str(out), "--markdown", str(md)]) == 0
+    result = json.loads(out.read_text())
+    for key in FIGURES:
+        for metric in ("wall_s", "cpu_s", "peak_rss_mib"):
+            fig = result["figures"][key][metric]
+            assert fig["runs"] == 1 and fig["min"] <= fig["median"] <= fig["max"], (key, metric)
+            assert fig["median"] > 0, (key, metric)
+    for step in ("ingest", "build", "check", "publish"):
+        assert result["batch_steps_inside_full_batch"][step]["runs"] == 1
+    assert set(result["ratios"]) == {
+        f"{r}{suffix}" for r in ("build_over_floor", "night_over_full_batch",
+                                 "multiyear_night_over_night") for suffix in ("", "_cpu")}
+    # dbt runs as a child of the build step: its memory is counted
+    build = result["figures"]["build"]["peak_rss_mib"]["median"]
+    assert build >= result["figures"]["ingest"]["peak_rss_mib"]["median"] * 0.5
+    assert result["floor_vs_dbt"]["equal"], result["floor_vs_dbt"]
+    assert result["night_rows"]["events"] >= 1 and result["night_rows"]["reports"] >= 1
+    assert result["multiyear_full_batch"]["wall_s"] > 0
+    assert result["dbt_nodes_full_build"][0]["total_nodes"] > 0
+    assert result["machine"]["cpus"] >= 1 and result["load_average"]["end"]
+    text = md.read_text()
+    assert text.startswith("# Benchmarks\n\nprose kept\n") and BEGIN in text and END in text
+    assert "dbt build / floor" in text
