@@ -215,11 +215,17 @@ def _typed_lines(line_families: dict[str, str]) -> str:
             f"else struct_pack({fields}) end) as {LINE_STRUCT_SQL})")
 
 
+def _hash_value(expr: str, typ: str) -> str:
+    # -0.0 + 0.0 is 0.0: the same number re-sent with a negative zero is no conflict
+    return f"({expr} + 0.0)" if typ == "double" else expr
+
+
 def _hash_lines() -> str:
     """The lines in canonical form for the content hash: EVENTS.md defaults applied."""
     fields = ", ".join(
-        f"{name} := coalesce(ln.{name}, {LINE_DEFAULTS[name]})" if name in LINE_DEFAULTS
-        else f"{name} := ln.{name}" for name, _t in LINE_FIELDS)
+        f"{name} := {_hash_value(f'coalesce(ln.{name}, {LINE_DEFAULTS[name]})', typ)}"
+        if name in LINE_DEFAULTS
+        else f"{name} := {_hash_value('ln.' + name, typ)}" for name, typ in LINE_FIELDS)
     return f"list_transform(lines, lambda ln: struct_pack({fields}))"
 
 
@@ -238,8 +244,8 @@ def content_hash_sql(feed: str) -> str:
     The text form of DuckDB's struct cast quotes and escapes strings, so it is unambiguous; it is
     computed in the same process for both sides of a comparison, so a format change between
     DuckDB versions cannot turn an identical re-send into a conflict."""
-    fields = ", ".join(f"{c} := {_hash_lines()}" if c == "lines" else f"{c} := {c}"
-                       for c, _t, _r in FEED_COLUMNS[feed])
+    fields = ", ".join(f"{c} := {_hash_lines()}" if c == "lines" else f"{c} := {_hash_value(c, t)}"
+                       for c, t, _r in FEED_COLUMNS[feed])
     return f"md5(cast(struct_pack({fields}) as varchar))"
 
 

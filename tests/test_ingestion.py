@@ -272,6 +272,19 @@ def test_conflicting_duplicate_across_files_is_quarantined(landing, wh):
     assert rows(wh, "select value from raw.realisations") == [(80.0,)]  # the first one wins
 
 
+def test_negative_zero_is_the_same_number(landing, wh):
+    """A report and an event re-sent with -0.0 for 0.0 are identical duplicates, not conflicts."""
+    write_feed(landing, "realisations", [report("RP-1", value=0.0)], name="a.parquet")
+    write_feed(landing, "realisations", [report("RP-1", value=-0.0)], name="b.parquet")
+    write_feed(landing, "contract_events", [signed_event("EV-1", lines=[line("A", target_q1=0.0)])],
+               name="a.parquet")
+    write_feed(landing, "contract_events", [signed_event("EV-1", lines=[line("A", target_q1=-0.0)])],
+               name="b.parquet")
+    counts = ingest(landing, wh)
+    assert (counts["rows_accepted"], counts["rows_duplicate"], counts["rows_quarantined"]) \
+        == (2, 2, 0)
+
+
 def test_duplicates_within_one_file_first_wins(landing, wh):
     write_feed(landing, "contract_events", [
         signed_event("EV-1", holder_nip=None),  # quarantined: does not count as accepted
