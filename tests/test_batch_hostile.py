@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 
 from tests.ingestion_helpers import assert_conservation, ledger
 from tests.landing_factory import (line, report, signed_event, to_table, unit, write_bytes,
@@ -259,6 +259,7 @@ EXAMPLES: list[dict] = []
                "copy": "contract_events"})
 def test_random_damage_whole_batch(tiny_landing, plan):
     """The damaged files land beside the tiny landing zone, so the marts and checks have data."""
+    assume(any(plan[feed][0] != "none" for feed in FILE_NAMES))  # each example costs a dbt build
     with tempfile.TemporaryDirectory() as tmp:
         landing, wh, pub = Path(tmp) / "landing", Path(tmp) / "wh.duckdb", Path(tmp) / "pub"
         copy_landing(tiny_landing, landing)

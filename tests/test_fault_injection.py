@@ -47,6 +47,8 @@ AS_OF = "2026-12-31"
 LATE_FILES = ("realisations/re_90_late_and_corrections.parquet",
               "realisations/re_98_missing_value_column.parquet",
               "realisations/re_99_bad_rows.parquet")
+# what a completed run leaves beside the warehouse `wh.duckdb` (no .wal, no temp dirs)
+LEFT_BESIDE = [".wh.duckdb.checks", ".wh.duckdb.dbt", "pub", "wh.duckdb", "wh.duckdb.lock"]
 RESULTS: dict[str, list] = {}  # figures of this session, printed at the end (docs/RELIABILITY.md)
 
 
@@ -347,6 +349,8 @@ def test_kill_at_each_step_then_rerun(tiny_landing, baseline, tmp_path):
     assert_same(public_tables(wh), baseline["tables"], "public tables")
     assert_same(published(pub), baseline["published"], "published files")
     assert stale_siblings(pub) == [], "the rerun removed the killed runs' temp dirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(LEFT_BESIDE + ["landing"]), \
+        "no WAL, temp file or folder left beside the warehouse"
     assert processes_using(wh) == [], "no process of the killed runs is left"
     RESULTS["chain"] = kills
     print("\n".join(f"chain kill: {k}" for k in kills))
@@ -376,7 +380,8 @@ def test_timed_kills_then_rerun(tiny_landing, baseline, tmp_path):
         batch.kill_group()
         rc = batch.proc.returncode
         assert rc in (-signal.SIGKILL, 0), batch.output[-3000:]
-        outcomes.append((line.split()[0].split("/")[0], delay,
+        files = len(_ledger_files(wh)) if wh.exists() else 0
+        outcomes.append((line.split()[0].split("/")[0], delay, f"{files} files in the ledger",
                          "completed before the kill" if rc == 0 else f"killed after: {last[:60]}"))
         # a publication, once there, is always a complete one: the old one or the new one
         if before is not None:
@@ -387,6 +392,7 @@ def test_timed_kills_then_rerun(tiny_landing, baseline, tmp_path):
     assert_same(public_tables(wh), baseline["tables"], "public tables")
     assert_same(published(pub), baseline["published"], "published files")
     assert stale_siblings(pub) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(LEFT_BESIDE)
     assert processes_using(wh) == []
     RESULTS["timed"] = outcomes
     print("\n".join(f"timed kill: {o}" for o in outcomes))
