@@ -36,35 +36,38 @@ anchors as (
         on lq.quarter = p.period_last_quarter
 ),
 
--- The quarters of each anchored period in which the line is in force, with their realisation.
+-- Each quarter a line is in force, with its latest realisation (joined once per quarter).
 -- Reports for quarters where the line is not in force never join here: they do not score.
-members as (
+quarter_members as (
     select
-        a.contract_id,
-        a.iku_code,
-        a.period,
+        lq.contract_id,
+        lq.iku_code,
         lq.quarter,
         lq.target,
         lq.is_komplemen_remaining,
         r.value as realisation,
         r.report_id,
-        r.reports_count,
-        -- the latest quarter of the period that has a target (take_last_known)
-        max(case when lq.target is not null then lq.quarter end)
-            over (partition by a.contract_id, a.iku_code, a.period) as last_target_quarter
-    from anchors as a
-    inner join line_quarters as lq
-        on lq.contract_id = a.contract_id
-        and lq.iku_code = a.iku_code
-        and lq.quarter between a.period_first_quarter and a.period_last_quarter
+        r.reports_count
+    from line_quarters as lq
     left join realisations as r
         on r.contract_id = lq.contract_id
         and r.iku_code = lq.iku_code
         and r.quarter = lq.quarter
 ),
 
--- Aggregates over the quarters that have a target (the ones a composite consolidates).
-period_aggregates as (
+-- The quarters of each period in which the line is in force. Periods not anchored on their last
+-- quarter get aggregates too; the inner join with the anchors in `consolidated` drops them.
+members as (
+    select m.*, p.period
+    from quarter_members as m
+    inner join periods as p
+        on m.quarter between p.period_first_quarter and p.period_last_quarter
+),
+
+-- Aggregates over the quarters that have a target (the ones a composite consolidates); "last"
+-- is the latest quarter of the period that has a target (take_last_known). One row per quarter
+-- and line (tested unique), so a filter on the quarter picks that quarter's row.
+quarter_slots as (
     select
         contract_id,
         iku_code,
@@ -72,24 +75,65 @@ period_aggregates as (
         count(*) as quarters_in_force,
         count(*) filter (where target is not null) as quarters_with_target,
         count(*) filter (where target is not null and realisation is null) as quarters_missing_realisation,
-        sum(target) filter (where target is not null) as target_sum,
-        avg(target) filter (where target is not null) as target_avg,
-        max(target) filter (where quarter = last_target_quarter) as target_last,
-        sum(realisation) filter (where target is not null) as realisation_sum,
-        avg(realisation) filter (where target is not null) as realisation_avg,
-        max(realisation) filter (where quarter = last_target_quarter) as realisation_last,
-        max(last_target_quarter) as last_target_quarter,
+        count(realisation) filter (where target is not null) as quarters_with_realisation,
+        max(quarter) filter (where target is not null) as last_target_quarter,
+        max(target) filter (where quarter = 1) as t1,
+        max(target) filter (where quarter = 2) as t2,
+        max(target) filter (where quarter = 3) as t3,
+        max(target) filter (where quarter = 4) as t4,
+        max(realisation) filter (where quarter = 1 and target is not null) as r1,
+        max(realisation) filter (where quarter = 2 and target is not null) as r2,
+        max(realisation) filter (where quarter = 3 and target is not null) as r3,
+        max(realisation) filter (where quarter = 4 and target is not null) as r4,
+        max(report_id) filter (where quarter = 1 and target is not null) as id1,
+        max(report_id) filter (where quarter = 2 and target is not null) as id2,
+        max(report_id) filter (where quarter = 3 and target is not null) as id3,
+        max(report_id) filter (where quarter = 4 and target is not null) as id4,
+        max(reports_count) filter (where quarter = 1 and target is not null) as n1,
+        max(reports_count) filter (where quarter = 2 and target is not null) as n2,
+        max(reports_count) filter (where quarter = 3 and target is not null) as n3,
+        max(reports_count) filter (where quarter = 4 and target is not null) as n4,
         bool_or(coalesce(is_komplemen_remaining, false)) filter (where target is not null)
-            as any_komplemen_remaining,
-        list(report_id order by quarter) filter (where target is not null and report_id is not null)
-            as target_quarter_report_ids,
-        list(report_id) filter (where quarter = last_target_quarter and report_id is not null)
-            as last_target_quarter_report_ids,
-        coalesce(sum(reports_count) filter (where target is not null), 0) as target_quarter_reports_count,
-        coalesce(sum(reports_count) filter (where quarter = last_target_quarter), 0)
-            as last_target_quarter_reports_count
+            as any_komplemen_remaining
     from members
     group by contract_id, iku_code, period
+),
+
+-- Sums run in quarter order (Q1 + Q2 + ...; an absent quarter adds an exact 0), so a composite
+-- value is the same float on every run and equals the Python reference's sum(values).
+period_aggregates as (
+    select
+        contract_id,
+        iku_code,
+        period,
+        quarters_in_force,
+        quarters_with_target,
+        quarters_missing_realisation,
+        last_target_quarter,
+        any_komplemen_remaining,
+        case when quarters_with_target > 0 then
+            coalesce(t1, 0) + coalesce(t2, 0) + coalesce(t3, 0) + coalesce(t4, 0) end as target_sum,
+        case when quarters_with_target > 0 then
+            (coalesce(t1, 0) + coalesce(t2, 0) + coalesce(t3, 0) + coalesce(t4, 0))
+            / quarters_with_target end as target_avg,
+        case last_target_quarter when 1 then t1 when 2 then t2 when 3 then t3 when 4 then t4 end
+            as target_last,
+        case when quarters_with_realisation > 0 then
+            coalesce(r1, 0) + coalesce(r2, 0) + coalesce(r3, 0) + coalesce(r4, 0) end as realisation_sum,
+        case when quarters_with_realisation > 0 then
+            (coalesce(r1, 0) + coalesce(r2, 0) + coalesce(r3, 0) + coalesce(r4, 0))
+            / quarters_with_realisation end as realisation_avg,
+        case last_target_quarter when 1 then r1 when 2 then r2 when 3 then r3 when 4 then r4 end
+            as realisation_last,
+        list_filter([id1, id2, id3, id4], lambda x: x is not null) as target_quarter_report_ids,
+        case last_target_quarter when 1 then id1 when 2 then id2 when 3 then id3 when 4 then id4 end
+            as last_target_quarter_report_id,
+        -- hugeint like the sum() these replace
+        cast(coalesce(n1, 0) + coalesce(n2, 0) + coalesce(n3, 0) + coalesce(n4, 0) as hugeint)
+            as target_quarter_reports_count,
+        cast(coalesce(case last_target_quarter when 1 then n1 when 2 then n2 when 3 then n3
+            when 4 then n4 end, 0) as hugeint) as last_target_quarter_reports_count
+    from quarter_slots
 ),
 
 consolidated as (
@@ -122,7 +166,8 @@ consolidated as (
             when a.period_first_quarter = a.period_last_quarter
                 then case when qr.report_id is null then [] else [qr.report_id] end
             when a.consolidation = 'take_last_known'
-                then coalesce(agg.last_target_quarter_report_ids, [])
+                then case when agg.last_target_quarter_report_id is null then []
+                    else [agg.last_target_quarter_report_id] end
             else coalesce(agg.target_quarter_report_ids, [])
         end as realisation_report_ids,
         -- every report (corrections included) behind those latest ones
