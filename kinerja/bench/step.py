@@ -38,8 +38,10 @@ def floor(warehouse: Path, out: Path, as_of: date) -> dict:
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set enable_progress_bar = false")
-        # the same memory bound as the dbt build (dbt_project/profiles.yml), for a fair side-by-side
-        con.execute(f"set memory_limit = '{os.environ.get('KINERJA_DBT_MEMORY_LIMIT', '3GB')}'")
+        # DuckDB's default memory limit (80% of RAM): one statement holds every intermediate
+        # result, and under 8 GB it ran out of memory at ministry scale (docs/BENCHMARKS.md)
+        if os.environ.get("KINERJA_FLOOR_MEMORY_LIMIT"):
+            con.execute(f"set memory_limit = '{os.environ['KINERJA_FLOOR_MEMORY_LIMIT']}'")
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         sql = FLOOR_SQL.read_text().replace("{{as_of}}", as_of.isoformat())
         con.execute(sql)
