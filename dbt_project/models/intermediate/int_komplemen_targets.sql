@@ -81,8 +81,9 @@ prior_realisations as (
     select
         s.contract_id,
         s.iku_code,
-        sum(r.value) as r_sum,
-        avg(r.value) as r_avg,
+        -- ordered lists: floats added in quarter order, the same on every rebuild
+        list_sum(list(r.value order by r.quarter)) as r_sum,
+        list_avg(list(r.value order by r.quarter)) as r_avg,
         arg_max(r.value, r.quarter) as r_last
     from successor_lines as s
     inner join {{ ref('int_realisations_latest') }} as r
@@ -173,14 +174,14 @@ composite_rows as (
         p.period,
         p.period_last_quarter,
         case any_value(q.consolidation)
-            when 'sum' then sum(q.computed_target)
-            when 'average' then avg(q.computed_target)
+            when 'sum' then list_sum(list(q.computed_target order by q.quarter))
+            when 'average' then list_avg(list(q.computed_target order by q.quarter))
             else arg_max(q.computed_target, q.quarter) filter (where q.computed_target is not null)
         end as computed_target,
         cast(null as double) as declared_target,
         case any_value(q.consolidation)
-            when 'sum' then sum(q.effective_target)
-            when 'average' then avg(q.effective_target)
+            when 'sum' then list_sum(list(q.effective_target order by q.quarter))
+            when 'average' then list_avg(list(q.effective_target order by q.quarter))
             else arg_max(q.effective_target, q.quarter) filter (where q.effective_target is not null)
         end as effective_target
     from quarter_rows as q

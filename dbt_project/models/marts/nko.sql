@@ -11,14 +11,16 @@ perspective_weights as (
     select * from {{ ref('perspective_weights') }}
 ),
 
--- N_p and the scored IKU weight per perspective
+-- N_p and the scored IKU weight per perspective. Floats are added in a fixed order (an ordered
+-- list, summed left to right): DuckDB's parallel sum() may add them in any order, and a rebuild
+-- must reproduce the published NKO to the last bit.
 by_perspective as (
     select
         contract_id,
         period,
         perspective,
-        sum(weight * ici) filter (where ici is not null) as weighted_ici,
-        sum(weight) filter (where ici is not null) as scored_weight,
+        list_sum(list(weight * ici order by iku_code) filter (where ici is not null)) as weighted_ici,
+        list_sum(list(weight order by iku_code) filter (where ici is not null)) as scored_weight,
         count(ici) as iku_scored
     from periods
     group by contract_id, period, perspective
@@ -40,6 +42,7 @@ weighted as (
     select
         bp.contract_id,
         bp.period,
+        bp.perspective,
         bp.iku_scored,
         bp.weighted_ici / bp.scored_weight as perspective_nko,
         -- a configured perspective weight replaces the perspective's IKU weight sum; unconfigured,
@@ -63,8 +66,10 @@ nko as (
         contract_id,
         period,
         {{ achievement_round(
-            'sum(perspective_contribution) filter (where perspective_nko is not null)
-            / nullif(sum(perspective_weight) filter (where perspective_nko is not null), 0)') }} as nko,
+            'list_sum(list(perspective_contribution order by perspective)
+                filter (where perspective_nko is not null))
+            / nullif(list_sum(list(perspective_weight order by perspective)
+                filter (where perspective_nko is not null)), 0)') }} as nko,
         sum(iku_scored) as iku_scored
     from weighted
     group by contract_id, period
