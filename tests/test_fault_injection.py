@@ -67,6 +67,7 @@ class Batch:
         if publish is not None:
             args += ["--publish", str(publish)]
         self.lines: list[str] = []
+        self.seen_at: dict[str, float] = {}  # first time (monotonic) each line was read
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env, start_new_session=True,
                                      errors="backslashreplace")
@@ -77,6 +78,7 @@ class Batch:
 
     def _read(self, stream) -> None:
         for line in stream:
+            self.seen_at.setdefault(line.rstrip("\n"), time.monotonic())
             self.lines.append(line.rstrip("\n"))
 
     @property
@@ -91,11 +93,17 @@ class Batch:
             time.sleep(0.02)
 
     def kill_group(self) -> None:
+        """SIGKILL the whole group; return once no member lives (a dying dbt child still holds
+        DuckDB's file lock for a moment after the batch process is gone)."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.finish()
+        deadline = time.monotonic() + 30
+        while group_members(self.proc.pid):
+            assert time.monotonic() < deadline, f"group {self.proc.pid} survived SIGKILL"
+            time.sleep(0.02)
 
     def finish(self, timeout: float = 1200) -> int:
         rc = self.proc.wait(timeout)
@@ -128,12 +136,36 @@ def children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and alive(int(entry)):
+                found.append(int(entry))
+    return found
+
+
 def alive(pid: int) -> bool:
+    """Some thread of `pid` still runs. A killed multi-threaded process (dbt with DuckDB's threads)
+    shows its main thread as a zombie while the other threads still exit holding its files and
+    DuckDB's lock, so every thread is looked at."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
-    return state != "Z"
+    for task in tasks:
+        try:
+            state = Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def processes_using(path: Path) -> list[str]:
@@ -254,8 +286,15 @@ def baseline(tiny_landing, tmp_path_factory):
     root = tmp_path_factory.mktemp("baseline")
     batch = run_batch(tiny_landing, root / "wh.duckdb", root / "pub")
     assert batch.proc.returncode == 0, batch.output[-3000:]
+    def at(text: str) -> float:
+        return min(t for line, t in batch.seen_at.items() if text in line)
+
+    # how long each step took, so the timed kills land at a fraction of it whatever the load
+    seconds = {"dbt": at("running data-quality checks") - at("building models"),
+               "checks": at("publishing to") - at("running data-quality checks"),
+               "publish": at("completed") - at("publishing to")}
     return {"tables": public_tables(root / "wh.duckdb"), "published": published(root / "pub"),
-            "ledger_files": len(public_tables(root / "wh.duckdb")["ingest.ledger"])}
+            "seconds": seconds}
 
 
 def _copy_landing(src: Path, dst: Path, skip=()) -> None:
@@ -266,9 +305,25 @@ def _copy_landing(src: Path, dst: Path, skip=()) -> None:
             shutil.copy2(path, dst / rel)
 
 
+HOLDERS: list[str] = []  # who held DuckDB's lock when the test read the warehouse after a kill
+
+
 def _ledger_files(warehouse: Path) -> list[str]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return [f for (f,) in con.execute("select file from ingest.ledger order by file").fetchall()]
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                return [f for (f,) in
+                        con.execute("select file from ingest.ledger order by file").fetchall()]
+        except duckdb.IOException as exc:
+            pid = re.search(r"PID (\d+)", str(exc))
+            try:
+                info = Path(f"/proc/{pid.group(1)}/stat").read_text()[:80] if pid else "?"
+            except OSError as gone:
+                info = f"gone ({gone.strerror})"
+            HOLDERS.append(f"{pid.group(1) if pid else '?'}: {info}")
+            assert time.monotonic() < deadline, f"warehouse still locked: {HOLDERS[-3:]}"
+            time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- tests
@@ -356,22 +411,24 @@ def test_kill_at_each_step_then_rerun(tiny_landing, baseline, tmp_path):
     print("\n".join(f"chain kill: {k}" for k in kills))
 
 
-# (step's progress line, seconds after it) for each killed run of the timed test
+# (step's progress line, step, fraction of the baseline's time of that step to wait after the
+# line) for each killed run of the timed test
 TIMED_KILLS = [
-    ("contract_events/ce_01_signed_DJPB.parquet: accepted", 0.0),
-    ("building models", 2.0),
-    ("building models", 20.0),
-    ("running data-quality checks", 1.0),
-    ("running data-quality checks", 10.0),
-    ("publishing to", 0.3),
-    ("publishing to", 1.5),
+    ("contract_events/ce_01_signed_DJPB.parquet: accepted", None, 0.0),
+    ("building models", "dbt", 0.1),
+    ("building models", "dbt", 0.6),
+    ("running data-quality checks", "checks", 0.2),
+    ("running data-quality checks", "checks", 0.7),
+    ("publishing to", "publish", 0.2),
+    ("publishing to", "publish", 0.7),
 ]
 
 
 def test_timed_kills_then_rerun(tiny_landing, baseline, tmp_path):
     wh, pub = tmp_path / "wh.duckdb", tmp_path / "pub"
     outcomes = []
-    for line, delay in TIMED_KILLS:
+    for line, step, fraction in TIMED_KILLS:
+        delay = round(fraction * baseline["seconds"][step], 2) if step else 0.0
         before = raw_tree(pub) if (pub / "MANIFEST.json").exists() else None
         batch = Batch(tiny_landing, wh, pub)
         batch.wait_line(line)
@@ -381,7 +438,7 @@ def test_timed_kills_then_rerun(tiny_landing, baseline, tmp_path):
         rc = batch.proc.returncode
         assert rc in (-signal.SIGKILL, 0), batch.output[-3000:]
         files = len(_ledger_files(wh)) if wh.exists() else 0
-        outcomes.append((line.split()[0].split("/")[0], delay, f"{files} files in the ledger",
+        outcomes.append((step or "ingest", fraction, delay, f"{files} files in the ledger",
                          "completed before the kill" if rc == 0 else f"killed after: {last[:60]}"))
         # a publication, once there, is always a complete one: the old one or the new one
         if before is not None:
@@ -395,4 +452,5 @@ def test_timed_kills_then_rerun(tiny_landing, baseline, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(LEFT_BESIDE)
     assert processes_using(wh) == []
     RESULTS["timed"] = outcomes
+    print(f"\nbaseline step seconds: {baseline['seconds']}; lock holders seen: {HOLDERS}")
     print("\n".join(f"timed kill: {o}" for o in outcomes))
