@@ -42,12 +42,17 @@ select
     holder_nip,
     role,
     from_date,
-    coalesce(next_from_date, successor_start_date) - 1 as to_date,
+    -- a next holder dated before this one's start (bad data, e.g. a komplemen starting before
+    -- the KK it replaces) leaves this holder accountable for no day and no quarter, never less;
+    -- an open row (no next holder) stays null
+    case when coalesce(next_from_date, successor_start_date) is not null then
+        greatest(coalesce(next_from_date, successor_start_date) - 1, from_date - 1)
+    end as to_date,
     from_quarter,
     case
         when next_from_date is not null
-            then {{ quarter_in_year('next_from_date', 'year') }} - 1
-        when successor_contract_id is not null then end_quarter
+            then greatest({{ quarter_in_year('next_from_date', 'year') }} - 1, from_quarter - 1)
+        when successor_contract_id is not null then greatest(end_quarter, from_quarter - 1)
     end as to_quarter,
     event_id,
     fold_seq
