@@ -13,12 +13,9 @@ import duckdb
 import pytest
 
 from expectations.suites import ALL_SUITES
+from tests.test_dashboard_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def kinerja_run(landing: Path, warehouse: Path, publish: Path) -> subprocess.CompletedProcess:
