@@ -131,24 +131,24 @@ def publish_step(cfg: BatchConfig, check_report, progress: Callable[[str], None]
         return publish(cfg.warehouse, cfg.publish_dir, cfg.as_of, check_report, mask_nip=cfg.mask_nip)
 
 
+def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = step()
+    return result, round(time.perf_counter() - started, 2)
+
+
 def run_batch(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> BatchSummary:
     summary = BatchSummary(as_of=cfg.as_of)
     with writer_lock(cfg.warehouse):
-        started = time.perf_counter()
-        summary.steps["ingest"] = ingest_step(cfg, progress)
-        summary.steps["ingest"]["seconds"] = round(time.perf_counter() - started, 2)
+        ingested, seconds = _timed(lambda: ingest_step(cfg, progress))
+        summary.steps["ingest"] = {**ingested, "seconds": seconds}
 
-        started = time.perf_counter()
-        summary.steps["build"] = build_step(cfg, progress)
-        summary.steps["build"]["seconds"] = round(time.perf_counter() - started, 2)
+        built, seconds = _timed(lambda: build_step(cfg, progress))
+        summary.steps["build"] = {**built, "seconds": seconds}
 
-        started = time.perf_counter()
-        report = check_step(cfg, progress)
-        summary.steps["check"] = {"warnings": len(report.warnings),
-                                  "seconds": round(time.perf_counter() - started, 2)}
+        report, seconds = _timed(lambda: check_step(cfg, progress))
+        summary.steps["check"] = {"warnings": len(report.warnings), "seconds": seconds}
 
-        started = time.perf_counter()
-        summary.published = publish_step(cfg, report, progress)
-        summary.steps["publish"] = {"files": len(summary.published),
-                                    "seconds": round(time.perf_counter() - started, 2)}
+        summary.published, seconds = _timed(lambda: publish_step(cfg, report, progress))
+        summary.steps["publish"] = {"files": len(summary.published), "seconds": seconds}
     return summary

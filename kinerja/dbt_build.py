@@ -65,14 +65,16 @@ def _dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def _failed_nodes(work: Path) -> list[str]:
+def _run_results(work: Path) -> list[dict]:
+    """The node results of the last dbt command (empty when dbt stopped before writing them)."""
     results = work / "target" / "run_results.json"
-    if not results.exists():
-        return []
-    data = json.loads(results.read_text())
+    return json.loads(results.read_text()).get("results", []) if results.exists() else []
+
+
+def _failed_nodes(results: list[dict]) -> list[str]:
     return [
         f"{r['unique_id']}: {r['status']} {(r.get('message') or '').strip()}".strip()
-        for r in data.get("results", [])
+        for r in results
         if r.get("status") in ("error", "fail")
     ]
 
@@ -88,12 +90,11 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     (work / "target" / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,
                           preexec_fn=functools.partial(_die_with_parent, os.getpid()))
-    failures = _failed_nodes(work)
+    results = _run_results(work)
+    failures = _failed_nodes(results)
     if proc.returncode != 0:
         detail = "; ".join(failures[:5]) or (proc.stdout + proc.stderr).strip()[-2000:]
         raise DbtBuildFailed(
             f"dbt {command} failed ({len(failures)} node(s)): {detail} (logs: {work / 'logs'})"
         )
-    results = work / "target" / "run_results.json"
-    nodes = len(json.loads(results.read_text()).get("results", [])) if results.exists() else 0
-    return DbtBuildResult(nodes=nodes, failures=failures)
+    return DbtBuildResult(nodes=len(results), failures=failures)
