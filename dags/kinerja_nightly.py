@@ -1,7 +1,10 @@
 """`kinerja_nightly`: the nightly batch of WAREHOUSE.md as an Airflow 3 DAG.
 
-    batch_config -> ingest -> dbt (one cosmos task per seed/model: `dbt build` of it and its data
-    tests) -> check (Great Expectations) -> publish
+    batch_config -> ingest -> prepare_build -> dbt (one cosmos task per seed/model: `dbt build`
+    of it and its data tests) -> finish_build -> check (Great Expectations) -> publish
+
+prepare_build chooses a full or an incremental build (docs/INCREMENTAL.md) and records it in the
+warehouse, where every dbt task reads it; finish_build marks it done.
 
 Schedule: every night at 01:00 Asia/Jakarta. The run of the night of 24 Nov (01:00 WIB) has the
 data interval [23 Nov 01:00, 24 Nov 01:00) WIB and builds as of 23 Nov (see
@@ -160,6 +163,25 @@ def kinerja_nightly():
         return json.loads(json.dumps(result, default=str))  # XCom takes plain JSON
 
     @task(pool=POOL)
+    def prepare_build(cfg: dict) -> dict:
+        """Full or incremental (kinerja/build_state.py): the dbt tasks read the choice from the
+        warehouse's build.runs row this opens."""
+        from kinerja.batch import prepare_build_step
+
+        plan = prepare_build_step(_batch_config(cfg), progress=print)
+        return {"build_id": plan.build_id, "mode": plan.mode, "reason": plan.reason}
+
+    @task(pool=POOL)
+    def finish_build(cfg: dict, plan: dict) -> dict:
+        from datetime import date
+
+        from kinerja.batch import finish_build_step
+        from kinerja.build_state import BuildPlan
+
+        return finish_build_step(_batch_config(cfg), BuildPlan(
+            plan["build_id"], plan["mode"], plan["reason"], date.fromisoformat(cfg["as_of"])))
+
+    @task(pool=POOL)
     def check(cfg: dict, run_id=None) -> dict:
         from kinerja.batch import BatchFailed, check_step
 
@@ -226,8 +248,10 @@ def kinerja_nightly():
             "on_retry_callback": _release_warehouse,
         },
     )
+    plan = prepare_build(cfg)
+    finished = finish_build(cfg, plan)
     checked = check(cfg)
-    ingest(cfg) >> dbt >> checked
+    ingest(cfg) >> plan >> dbt >> finished >> checked
     publish(cfg, checked)
 
 

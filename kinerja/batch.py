@@ -93,17 +93,38 @@ def ingest_step(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> dic
             raise
 
 
+def prepare_build_step(cfg: BatchConfig, progress: Callable[[str], None] = _say):
+    """Open the build's record and choose full or incremental (kinerja/build_state.py)."""
+    from kinerja.build_state import prepare_build
+
+    with writer_lock(cfg.warehouse):
+        plan = prepare_build(cfg.warehouse, cfg.as_of)
+    progress(f"building models as of {cfg.as_of} (dbt build, {plan.mode}"
+             + (f": {plan.reason})" if plan.reason else ")"))
+    return plan
+
+
+def finish_build_step(cfg: BatchConfig, plan) -> dict[str, Any]:
+    from kinerja.build_state import finish_build
+
+    with writer_lock(cfg.warehouse):
+        changed = finish_build(cfg.warehouse, plan)
+    return {"build_id": plan.build_id, "mode": plan.mode, "changed_contracts": changed}
+
+
 def build_step(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> dict[str, Any]:
+    from kinerja.build_state import fail_build
     from kinerja.dbt_build import DbtBuildFailed, run_dbt
 
-    progress(f"building models as of {cfg.as_of} (dbt build)")
     with writer_lock(cfg.warehouse):
+        plan = prepare_build_step(cfg, progress)
         try:
             # dbt unit tests check the SQL, not the night's data: they run in the test suite
             result = run_dbt("build", cfg.warehouse, cfg.as_of, ["--exclude", "test_type:unit"])
         except DbtBuildFailed as exc:
+            fail_build(cfg.warehouse, plan)
             raise BatchFailed(str(exc)) from exc
-    return {"dbt_nodes": result.nodes}
+        return {"dbt_nodes": result.nodes, **finish_build_step(cfg, plan)}
 
 
 def check_step(cfg: BatchConfig, progress: Callable[[str], None] = _say):

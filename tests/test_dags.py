@@ -117,7 +117,7 @@ def test_as_of_without_data_interval_uses_run_after():
 
 def test_tasks_and_order(nightly):
     ids = set(nightly.task_ids)
-    assert {"batch_config", "ingest", "check", "publish"} <= ids
+    assert {"batch_config", "ingest", "prepare_build", "finish_build", "check", "publish"} <= ids
     dbt_ids = {t for t in ids if t.startswith("dbt.")}
     # One build task per model and seed of the project, from the manifest.
     manifest = _manifest()
@@ -132,9 +132,12 @@ def test_tasks_and_order(nightly):
     assert "batch_config" in ingest.upstream_task_ids
     for task_id in dbt_ids:
         task = nightly.get_task(task_id)
-        # every dbt task comes after ingest, and check after every dbt task
-        assert "ingest" in task.get_flat_relative_ids(upstream=True), task_id
+        # every dbt task comes after ingest and the build's plan, and check after every dbt
+        # task and the build's record
+        assert {"ingest", "prepare_build"} <= task.get_flat_relative_ids(upstream=True), task_id
+        assert task_id in nightly.get_task("finish_build").get_flat_relative_ids(upstream=True)
         assert task_id in check.get_flat_relative_ids(upstream=True), task_id
+    assert "finish_build" in check.upstream_task_ids
     assert "check" in publish.upstream_task_ids
     # model dependencies survive: the marts build after the staging views they read
     assert "dbt.stg_contract_events_model_build" in nightly.get_task(

@@ -38,3 +38,17 @@
 {% macro realisation_due_date(year_expr, quarter_expr) -%}
     (cast(make_date({{ year_expr }}, 1, 1) + to_months(3 * {{ quarter_expr }}) as date) - 1 + 15)
 {%- endmacro %}
+
+{# 20 July of the year: the deadline of ordinary addenda, after which ADDENDUM_REQUIRED is judged #}
+{% macro addendum_deadline_date(year_expr) -%}
+    make_date({{ year_expr }}, 7, 20)
+{%- endmacro %}
+
+{# Every date of a year on which a rule that compares the as-of date itself changes its verdict
+   (REALISATION_MISSING after each quarter's due date, ADDENDUM_REQUIRED after 20 July). An
+   incremental build whose as-of moves past one of them recomputes that whole year. #}
+{% macro as_of_rule_dates(year_expr) -%}
+    [{{ realisation_due_date(year_expr, 1) }}, {{ realisation_due_date(year_expr, 2) }},
+     {{ realisation_due_date(year_expr, 3) }}, {{ realisation_due_date(year_expr, 4) }},
+     {{ addendum_deadline_date(year_expr) }}]
+{%- endmacro %}

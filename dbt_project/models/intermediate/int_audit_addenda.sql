@@ -167,11 +167,10 @@ required as (
             || cast(s1.realisation as varchar) || ' already reaches the annual target '
             || cast(q2.target_y as varchar) || ' in force in Q2 (event ' || q2.event_id
             || '), but no addendum raises target_y above it; it was due by '
-            || cast(make_date(q2.year, 7, 20) as varchar) || ' (as of '
-            || cast({{ as_of_date() }} as varchar) || ').' as detail
+            || cast({{ addendum_deadline_date('q2.year') }} as varchar) || '.' as detail
     from q2_lines as q2
     inner join s1 on q2.contract_id = s1.contract_id and q2.iku_code = s1.iku_code
-    where {{ as_of_date() }} > make_date(q2.year, 7, 20)
+    where {{ as_of_date() }} > {{ addendum_deadline_date('q2.year') }}
         and s1.realisation is not null
         and q2.target_y is not null
         and s1.realisation >= q2.target_y

@@ -2,6 +2,11 @@
 -- date. Each rule family is one intermediate model; the rule's severity comes from the seed
 -- audit_rules, and finding_id hashes the rule with the finding's natural key so it is stable
 -- across rebuilds.
+-- Incremental: the cascading rules are recomputed for whole years (int_audit_cascading), the
+-- others for the changed contracts (the pre-hook of dbt_project.yml).
+{{ config(pre_hook="{% if incremental_run() %}delete from {{ this }} where rule like 'CASCADE_%'
+    and {{ changed_rows_condition('contract_id', 'year') }}{% endif %}") }}
+
 with findings as (
     select * from {{ ref('int_audit_trajectory') }}
     union all by name

@@ -1,0 +1,116 @@
+-- The contracts an incremental build recomputes (docs/INCREMENTAL.md); empty in a full build.
+-- in_fold: the contract's own rows may change, because since the previous build (its as-of and
+-- its ingestion watermark in build.runs) a row of it became visible: an event or a report newly
+-- ingested, or recorded after the previous as-of; or the as-of passed a date on which a rule
+-- about the as-of itself changes its verdict (then its whole year). Closed over komplemen
+-- chains, since a successor's targets and a predecessor's end depend on each other.
+-- is_neighbour: a cascading parent or child of such a contract, whose cascading edges and
+-- findings may change with it (publication rewrites it too).
+-- in_changed_year: every contract of a year with an in_fold contract; the cascading models,
+-- which compare KKs across the year, recompute these.
+{{ config(materialized='table', meta={'changed_by': 'never'}) }}
+
+{% if build_mode() == 'incremental' %}
+with recursive build as (
+    select as_of, prev_as_of, prev_watermark
+    from {{ source('build', 'runs') }}
+    where status = 'running'
+    order by build_id desc
+    limit 1
+),
+
+events as (
+    select e.contract_id, e.year, e.event_type, e.replaces_contract_id, e.parent_contract_id,
+           e.recorded_at, e.ingested_at
+    from {{ source('raw', 'contract_events') }} as e
+    where e.recorded_at < {{ knowledge_cutoff() }}
+),
+
+contract_years as (
+    select contract_id, min(year) as year from events group by contract_id
+),
+
+new_rows as (
+    select e.contract_id
+    from events as e, build as b
+    where e.ingested_at > b.prev_watermark or e.recorded_at >= b.prev_as_of + interval 1 day
+    union
+    select r.contract_id
+    from {{ source('raw', 'realisations') }} as r, build as b
+    where r.reported_at < {{ knowledge_cutoff() }}
+        and (r.ingested_at > b.prev_watermark or r.reported_at >= b.prev_as_of + interval 1 day)
+),
+
+rule_date_years as (
+    select y.year
+    from (select distinct year from contract_years) as y, build as b
+    where len(list_filter({{ as_of_rule_dates('y.year') }},
+                          lambda d: d >= b.prev_as_of and d < b.as_of)) > 0
+),
+
+seeds as (
+    select contract_id from new_rows
+    union
+    select c.contract_id from contract_years as c inner join rule_date_years using (year)
+),
+
+-- komplemen links, both ways
+chain_links as (
+    select contract_id as a, replaces_contract_id as b
+    from events where event_type = 'komplemen' and replaces_contract_id is not null
+    union
+    select replaces_contract_id, contract_id
+    from events where event_type = 'komplemen' and replaces_contract_id is not null
+),
+
+fold(contract_id) as (
+    select contract_id from seeds
+    union
+    select l.b from fold inner join chain_links as l on l.a = fold.contract_id
+),
+
+-- the superiors and subordinates named by any event, in either direction
+cascade_links as (
+    select contract_id as a, parent_contract_id as b
+    from events where parent_contract_id is not null
+    union
+    select parent_contract_id, contract_id
+    from events where parent_contract_id is not null
+),
+
+neighbours(contract_id) as (
+    select l.b from fold inner join cascade_links as l on l.a = fold.contract_id
+    union
+    select l.b from neighbours inner join chain_links as l on l.a = neighbours.contract_id
+),
+
+changed_years as (
+    select distinct c.year
+    from fold inner join contract_years as c using (contract_id)
+),
+
+listed as (
+    select contract_id from fold
+    union
+    select contract_id from neighbours
+    union
+    select contract_id from contract_years where year in (select year from changed_years)
+)
+
+select
+    l.contract_id,
+    c.year,
+    l.contract_id in (select contract_id from fold) as in_fold,
+    l.contract_id not in (select contract_id from fold)
+        and l.contract_id in (select contract_id from neighbours) as is_neighbour,
+    coalesce(c.year in (select year from changed_years), false) as in_changed_year
+from listed as l
+left join contract_years as c using (contract_id)
+where l.contract_id is not null
+
+{% else %}
+select cast(null as varchar) as contract_id, cast(null as integer) as year,
+       cast(null as boolean) as in_fold, cast(null as boolean) as is_neighbour,
+       cast(null as boolean) as in_changed_year
+where false
+{% endif %}

@@ -1,0 +1,158 @@
+"""Which kind of dbt build a night needs, and the record of every build (docs/INCREMENTAL.md).
+
+Before dbt runs, `prepare_build` opens a row in `build.runs` with mode `incremental` when the
+previous build finished with the same models, the as-of date did not move back and the marts
+are there; then the models recompute only the contracts that changed since that build
+(dbt_project/models/intermediate/int_dirty_contracts.sql reads this row). Otherwise the mode is
+`full` and the dbt-built schemas are dropped first, so every model is created from the whole
+store. After a successful build `finish_build` records the changed contracts in
+`build.dirty_contracts` (publication rewrites only their units) and marks the row done; a failed
+or killed build leaves its row `running` or `failed`, and the next build is full.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from kinerja.paths import DBT_PROJECT_DIR
+
+# dbt writes these schemas; a full build drops them (raw, ingest, build and reference stay)
+DBT_SCHEMAS = ("staging", "intermediate", "marts")
+# an incremental build needs the previous build's tables
+REQUIRED_TABLES = (("intermediate", "int_contracts"), ("marts", "iku_achievement"),
+                   ("marts", "audit_findings"), ("marts", "cascading_edges"))
+
+SCHEMA_SQL = """
+create schema if not exists build;
+create table if not exists build.runs (
+    build_id integer primary key,
+    as_of date not null,
+    mode varchar not null,            -- full | incremental
+    reason varchar,                   -- why full (null for incremental)
+    code_fingerprint varchar not null,
+    watermark timestamp,              -- max(ingested_at) of the raw store when the build started
+    prev_build_id integer,
+    prev_as_of date,
+    prev_watermark timestamp,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null           -- running | done | failed
+);
+create table if not exists build.dirty_contracts (
+    build_id integer not null,
+    contract_id varchar not null,
+    year integer
+);
+"""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    build_id: int
+    mode: str
+    reason: str | None
+    as_of: date
+
+
+def code_fingerprint(project: Path = DBT_PROJECT_DIR) -> str:
+    """A hash of everything that shapes the models' rows: SQL, macros, seeds, tests, project."""
+    digest = hashlib.sha256()
+    files = [project / "dbt_project.yml"] + sorted(
+        p for d in ("models", "macros", "seeds", "tests") for p in (project / d).rglob("*")
+        if p.is_file())
+    for path in files:
+        digest.update(str(path.relative_to(project)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _full_reason(con, last, as_of: date, fingerprint: str) -> str | None:
+    if os.environ.get("KINERJA_FULL_BUILD"):
+        return "KINERJA_FULL_BUILD is set"
+    if last is None:
+        return "first build of this warehouse"
+    build_id, last_as_of, status, last_fingerprint = last
+    if status != "done":
+        return f"build {build_id} did not finish ({status})"
+    if last_fingerprint != fingerprint:
+        return "the dbt models changed since the last build"
+    if as_of < last_as_of:
+        return f"the as-of date moved back ({last_as_of} -> {as_of})"
+    for schema, table in REQUIRED_TABLES:
+        if not con.execute("select count(*) from information_schema.tables "
+                           "where table_schema = ? and table_name = ?", [schema, table]).fetchone()[0]:
+            return f"{schema}.{table} is missing"
+    return None
+
+
+def _watermark(con):
+    parts = [f"(select max(ingested_at) from raw.{t})" for t in ("contract_events", "realisations")
+             if con.execute("select count(*) from information_schema.tables "
+                            "where table_schema = 'raw' and table_name = ?", [t]).fetchone()[0]]
+    return con.execute(f"select greatest({', '.join(parts)})").fetchone()[0] if parts else None
+
+
+def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
+    """Decide full or incremental, drop the dbt schemas for a full build, open the build's row."""
+    fingerprint = code_fingerprint()
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(SCHEMA_SQL)
+        last = con.execute("select build_id, as_of, status, code_fingerprint from build.runs "
+                           "order by build_id desc limit 1").fetchone()
+        reason = _full_reason(con, last, as_of, fingerprint)
+        mode = "full" if reason else "incremental"
+        prev = con.execute("select build_id, as_of, watermark from build.runs "
+                           "where build_id = ?", [last[0]]).fetchone() if last else (None,) * 3
+        con.execute("begin")
+        if mode == "full":
+            for schema in DBT_SCHEMAS:
+                con.execute(f"drop schema if exists {schema} cascade")
+        build_id = (last[0] if last else 0) + 1
+        con.execute("""
+            insert into build.runs (build_id, as_of, mode, reason, code_fingerprint, watermark,
+                                    prev_build_id, prev_as_of, prev_watermark, started_at, status)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, 'running')
+        """, [build_id, as_of, mode, reason, fingerprint, _watermark(con), *prev])
+        con.execute("commit")
+    finally:
+        con.close()
+    return BuildPlan(build_id, mode, reason, as_of)
+
+
+def finish_build(warehouse: Path, plan: BuildPlan) -> int:
+    """Record the build's changed contracts and mark it done; returns how many changed."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("begin")
+        if plan.mode == "incremental":
+            con.execute("""
+                insert into build.dirty_contracts
+                select ?, contract_id, year from intermediate.int_dirty_contracts
+                where in_fold or is_neighbour
+            """, [plan.build_id])
+        changed = con.execute("select count(*) from build.dirty_contracts where build_id = ?",
+                              [plan.build_id]).fetchone()[0]
+        con.execute("update build.runs set status = 'done', finished_at = now()::timestamp "
+                    "where build_id = ?", [plan.build_id])
+        con.execute("commit")
+    finally:
+        con.close()
+    return changed
+
+
+def fail_build(warehouse: Path, plan: BuildPlan) -> None:
+    """Mark a failed build (the next one is full). Best effort: a killed build stays `running`."""
+    try:
+        con = duckdb.connect(str(warehouse))
+    except duckdb.Error:
+        return
+    try:
+        con.execute("update build.runs set status = 'failed', finished_at = now()::timestamp "
+                    "where build_id = ?", [plan.build_id])
+    finally:
+        con.close()
