@@ -258,7 +258,7 @@ def run_bench(args) -> dict:
         sources = {}
         for y in years:
             sources[str(y)], _s, out["landing_repairs"][str(y)] = landing_for(
-                cache, args.scale, y, args.seed + (y - year))
+                cache, args.scale, y, args.seed + (year - y))
         multi_landing = link_landing(sources, work / "landing-multi")
         d = _fresh(work / "multi")
         wm = d / "multi.duckdb"
