@@ -11,9 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
-from .gx_run import run_checkpoint
+from .gx_run import preload, run_checkpoint
 from .report import CheckReport, build_report
 from .suites import ALL_SUITES
 from .summary import summarise
@@ -37,6 +36,7 @@ def run_checks(warehouse: Path, as_of: date, docs_dir: Path | None = None,
     docs_dir = Path(docs_dir) if docs_dir else default_docs_dir(warehouse)
     if not warehouse.is_file():
         return _cannot_judge(f"warehouse {warehouse} does not exist", started)
+    preload()  # GE's import (Python) runs while DuckDB (no GIL) computes the summary
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             con.execute("set enable_progress_bar = false")  # long scans would draw on stderr
@@ -48,9 +48,9 @@ def run_checks(warehouse: Path, as_of: date, docs_dir: Path | None = None,
     # Recreated each run: the folder holds exactly this night's results, ready to be copied.
     shutil.rmtree(docs_dir, ignore_errors=True)
     docs_dir.mkdir(parents=True)
-    frame = pd.DataFrame([summary.values])
     try:
-        outcomes = run_checkpoint(suites, frame, docs_dir, run_name=f"as_of_{as_of.isoformat()}")
+        outcomes = run_checkpoint(suites, summary.values, docs_dir,
+                                  run_name=f"as_of_{as_of.isoformat()}")
     except Exception as exc:  # noqa: BLE001 - GE failing means nothing was judged: block, say why
         return _cannot_judge(f"the Great Expectations checkpoint could not run: "
                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",

@@ -7,17 +7,20 @@ Files are read in the order of their path relative to the landing directory; a f
 from __future__ import annotations
 
 import hashlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
 
 from ingestion.scan import LandingEntry, scan_landing
-from ingestion.reader import FileRejected, footer_rows, parse, read_bytes
+from ingestion.reader import FileRejected, LandingTable, footer_rows, parse, read_bytes
 from ingestion.schema import INGEST_DDL
-from ingestion.store import FileOutcome, write_file, write_ledger, write_rejected_file
+from ingestion.store import FileOutcome, stage, write_file, write_ledger, write_rejected_file
 from kinerja.batch import fault_point
 
 COUNT_KEYS = ("files_seen", "files_new", "files_skipped", "files_rejected", "files_unknown_feed",
@@ -72,11 +75,13 @@ def ingest_landing(landing: Path, warehouse: Path,
 
     ingested_at = datetime.now(timezone.utc).replace(tzinfo=None)
     con = connect(warehouse)
+    prepared_files = None
     try:
         known = set(con.execute("select file, sha256 from ingest.ledger").fetchall())
         seen_files = {file for file, _sha in known}
-        for entry in scan.entries:
-            outcome = _ingest_entry(con, entry, known, seen_files, ingested_at, say)
+        prepared_files = _prepared_in_order(con, scan.entries, frozenset(known))
+        for prepared in prepared_files:
+            outcome = _ingest_entry(con, prepared, known, seen_files, ingested_at, say)
             if outcome is None:
                 counts["files_skipped"] += 1
                 continue
@@ -87,16 +92,28 @@ def ingest_landing(landing: Path, warehouse: Path,
             for key in ("rows_read", "rows_accepted", "rows_duplicate", "rows_quarantined"):
                 counts[key] += getattr(outcome, key)
     finally:
+        if prepared_files is not None:
+            prepared_files.close()  # the worker stops and its cursor closes before the connection
         con.close()
     if counts["files_skipped"]:
         say(f"skipped {counts['files_skipped']} files already ingested (same path and sha256)")
     return counts
 
 
-def _ingest_entry(con, entry: LandingEntry, known: set, seen_files: set, ingested_at,
-                  say) -> FileOutcome | None:
-    """Ingest one landing entry in its own transaction; None when it was already ingested."""
-    data, parsed, rejected = None, None, None
+@dataclass
+class _Prepared:
+    """One landing entry read, hashed, parsed and staged: everything that needs no transaction."""
+
+    entry: LandingEntry
+    sha: str
+    parsed: LandingTable | None = None
+    rejected: FileRejected | None = None
+    staged: pa.Table | None = None
+    stage_error: Exception | None = None  # raised (or rejected) inside the file's transaction
+
+
+def _prepare(stage_con, entry: LandingEntry, known_before: frozenset) -> _Prepared:
+    data, rejected = None, None
     if entry.refused:
         rejected = FileRejected(entry.refused)
     else:
@@ -109,24 +126,71 @@ def _ingest_entry(con, entry: LandingEntry, known: set, seen_files: set, ingeste
                                     "readable file")
     # A refused entry is identified by its reason, so the same refusal is recorded once.
     sha = hashlib.sha256(data if data is not None else rejected.reason.encode()).hexdigest()
+    prepared = _Prepared(entry, sha, rejected=rejected)
+    if data is None or (entry.rel, sha) in known_before:  # skipped: no need to parse it
+        return prepared
+    try:
+        prepared.parsed, prepared.rejected = parse(data, entry.feed), None
+    except FileRejected as exc:
+        prepared.rejected = exc
+    except pa.ArrowException as exc:  # a shape no check above foresaw: reject, don't crash
+        prepared.rejected = FileRejected(
+            f"unprocessable_file: {_short(exc)}; re-export the file", footer_rows(data))
+    if prepared.parsed is not None:
+        try:
+            prepared.staged = stage(stage_con, entry.feed, prepared.parsed)
+        except Exception as exc:  # noqa: BLE001 - judged where it was before: in the transaction
+            prepared.stage_error = exc
+    return prepared
+
+
+def _prepared_in_order(con, entries, known_before: frozenset) -> Iterator[_Prepared]:
+    """The entries prepared one file ahead, on a worker thread with its own cursor: the next file
+    is read, parsed and validated (DuckDB and Arrow release the GIL) while this one is stored.
+
+    Skipping is decided again from the live ledger by the caller; `known_before` only spares
+    parsing the files already ingested before this run."""
+    stage_con = con.cursor()
+    stage_con.execute("set TimeZone = 'UTC'")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare")
+    pending: deque = deque()
+    upcoming = iter(entries)
+
+    def submit_next() -> None:
+        entry = next(upcoming, None)
+        if entry is not None:
+            pending.append(pool.submit(_prepare, stage_con, entry, known_before))
+
+    try:
+        submit_next()
+        while pending:
+            submit_next()  # one file ahead, so at most two parsed files are held at once
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        stage_con.close()
+
+
+def _ingest_entry(con, prepared: _Prepared, known: set, seen_files: set, ingested_at,
+                  say) -> FileOutcome | None:
+    """Store one prepared landing entry in its own transaction; None when it was already ingested."""
+    entry, sha = prepared.entry, prepared.sha
     if (entry.rel, sha) in known:
         return None
     if entry.rel in seen_files:
         say(f"warning: {entry.rel} changed since it was ingested (landing files are immutable; "
             "publish corrections as new files); ingesting the new content")
-    if data is not None:
-        try:
-            parsed, rejected = parse(data, entry.feed), None
-        except FileRejected as exc:
-            parsed, rejected = None, exc
-        except pa.ArrowException as exc:  # a shape no check above foresaw: reject, don't crash
-            parsed, rejected = None, FileRejected(
-                f"unprocessable_file: {_short(exc)}; re-export the file", footer_rows(data))
+    parsed, rejected = prepared.parsed, prepared.rejected
     con.execute("begin transaction")
     try:
         if parsed is not None:
             try:
-                outcome = write_file(con, entry.feed, entry.rel, parsed, ingested_at)
+                if prepared.stage_error is not None:
+                    raise prepared.stage_error
+                outcome = write_file(con, entry.feed, entry.rel, parsed, ingested_at,
+                                     staged=prepared.staged)
                 write_ledger(con, outcome, ingested_at)
             except _DATA_ERRORS as exc:
                 con.execute("rollback")

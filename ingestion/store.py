@@ -40,34 +40,48 @@ def _key_label(feed: str) -> str:
     return f"'{keys[0]} ' || r.{keys[0]}"
 
 
-def _duplicates_sql(feed: str) -> str:
-    """The valid rows whose id is not new: already stored, or repeated within this file.
+def _on(a: str, b: str, keys) -> str:
+    return " and ".join(f"{a}.{k} = {b}.{k}" for k in keys)
 
-    Only those few rows are ranked, so a file of new ids costs two hash joins, no sort.
+
+def _suspects_sql(feed: str) -> str:
+    """The ids of this file's valid rows that are not new: repeated within the file or already
+    stored. Only the key columns of the raw table are read, so a file of new ids costs one
+    aggregate and one join over the keys, and nothing else of the stored rows is decoded."""
+    keys = FEED_RECORD_ID[feed]
+    key_list = ", ".join(keys)
+    return f"""
+create or replace temp table suspect_keys as
+with valid as (
+    select {key_list} from staged where reject_reason is null
+)
+
+select {key_list} from valid group by {key_list} having count(*) > 1
+union
+select {key_list} from valid as v
+semi join raw.{feed} as r on {_on('v', 'r', keys)}
+"""
+
+
+DUP_ROWS_EMPTY = ("create or replace temp table dup_rows "
+                  "(row_index bigint, status varchar, reason varchar)")
+
+
+def _duplicates_sql(feed: str) -> str:
+    """The valid rows whose id is a suspect (`_suspects_sql`), each with its status and reason.
+
+    Only those few rows are ranked, and only the stored rows with a suspect id are hashed again.
     """
     keys = FEED_RECORD_ID[feed]
     key_list = ", ".join(keys)
-
-    def on(a: str, b: str) -> str:
-        return " and ".join(f"{a}.{k} = {b}.{k}" for k in keys)
-
     label = _key_label(feed)
+    partition = ", ".join(f"v.{k}" for k in keys)
     return f"""
 create or replace temp table dup_rows as
-with valid as (
-    select row_index, {key_list}, content_hash
-    from staged
-    where reject_reason is null
-),
-
-repeated as (
-    select {key_list} from valid group by {key_list} having count(*) > 1
-),
-
-stored_rows as (
+with stored_rows as (
     select r.*
     from raw.{feed} as r
-    semi join valid as v on {on('r', 'v')}
+    semi join suspect_keys as k on {_on('r', 'k', keys)}
 ),
 
 stored as (
@@ -81,20 +95,15 @@ stored as (
     group by {key_list}
 ),
 
-suspect_keys as (
-    select {key_list} from repeated
-    union
-    select {key_list} from stored
-),
-
 ranked as (
-    select v.*,
+    select v.row_index, {', '.join('v.' + k for k in keys)}, v.content_hash,
         row_number() over by_id as seq,
         first_value(v.content_hash) over by_id as first_hash,
-        min(v.row_index) over (partition by {', '.join(f'v.{k}' for k in keys)}) as first_row
-    from valid as v
-    semi join suspect_keys as k on {on('v', 'k')}
-    window by_id as (partition by {', '.join(f'v.{k}' for k in keys)} order by v.row_index)
+        min(v.row_index) over (partition by {partition}) as first_row
+    from staged as v
+    semi join suspect_keys as k on {_on('v', 'k', keys)}
+    where v.reject_reason is null
+    window by_id as (partition by {partition} order by v.row_index)
 )
 
 select
@@ -117,7 +126,7 @@ select
             || ' of this file)'
     end as reason
 from ranked as r
-left join stored as s on {on('s', 'r')}
+left join stored as s on {_on('s', 'r', keys)}
 """
 
 
@@ -129,41 +138,74 @@ def _unregister(con, name: str) -> None:
         pass
 
 
-def write_file(con: duckdb.DuckDBPyConnection, feed: str, rel: str, landing: LandingTable,
-               ingested_at: datetime) -> FileOutcome:
-    """Validate and store one readable file inside the caller's transaction."""
-    con.register("src", landing.shaped)
+STAGE_BATCH_ROWS = 4096  # a contract_events file of 8,000 events still spans both cores
+
+
+def stage(con: duckdb.DuckDBPyConnection, feed: str, landing: LandingTable) -> pa.Table:
+    """The row rules of one parsed file (`ingestion.rules`) as an Arrow table.
+
+    Reads no warehouse table, so the batch runs it for the next file, on a cursor of its own,
+    while the current file is being stored. `extra` travels as text (the JSON it holds is kept
+    as is when it is stored).
+
+    Both tables are cut in batches of STAGE_BATCH_ROWS: DuckDB scans an Arrow table one batch
+    per thread, so a file read as one chunk would be validated, hashed and stored on one core."""
+    shaped = landing.shaped
+    con.register("src", pa.Table.from_batches(shaped.to_batches(max_chunksize=STAGE_BATCH_ROWS),
+                                              shaped.schema))
     try:
-        con.execute("create or replace temp table staged as " + staging_sql(
-            feed, landing.families, landing.line_families, landing.has_extra))
+        sql = staging_sql(feed, landing.families, landing.line_families, landing.has_extra)
+        return con.sql(f"select * replace (cast(extra as varchar) as extra) from ({sql})"
+                       ).to_arrow_table(batch_size=STAGE_BATCH_ROWS)
     finally:
         _unregister(con, "src")
-    con.execute(_duplicates_sql(feed))
+
+
+def write_file(con: duckdb.DuckDBPyConnection, feed: str, rel: str, landing: LandingTable,
+               ingested_at: datetime, staged: pa.Table | None = None) -> FileOutcome:
+    """Store one readable file inside the caller's transaction (`staged`: its `stage`, computed
+    here when not given)."""
+    if staged is None:
+        staged = stage(con, feed, landing)
+    con.register("staged", staged)
+    try:
+        return _write_staged(con, feed, rel, landing, staged, ingested_at)
+    finally:
+        _unregister(con, "staged")
+
+
+def _write_staged(con, feed: str, rel: str, landing: LandingTable, staged: pa.Table,
+                  ingested_at: datetime) -> FileOutcome:
+    con.execute(_suspects_sql(feed))
+    if con.execute("select count(*) from suspect_keys").fetchone()[0]:
+        con.execute(_duplicates_sql(feed))
+    else:  # every valid row is new: nothing to rank
+        con.execute(DUP_ROWS_EMPTY)
     columns = [c for c, _t, _r in FEED_COLUMNS[feed]]
     bookkeeping = [c for c, _t in RAW_BOOKKEEPING]
     # raw.source_row keeps the file order; the insert itself need not be ordered
     con.execute(
         f"insert into raw.{feed} ({', '.join(columns + bookkeeping)}) "
-        f"select {', '.join('s.' + c for c in columns)}, s.extra, s.content_hash, ?, "
-        "s.row_index, ? "
+        f"select {', '.join('s.' + c for c in columns)}, cast(s.extra as json), s.content_hash, "
+        "?, s.row_index, ? "
         "from staged as s "
         "anti join (select row_index from dup_rows where status <> 'accepted') as d "
         "on d.row_index = s.row_index "
         "where s.reject_reason is null",
         [rel, ingested_at])
     _quarantine_rows(con, feed, rel, landing, ingested_at)
-    invalid, duplicate, conflict = con.execute("""
-        select
-            (select count(*) from staged where reject_reason is not null),
-            (select count(*) from dup_rows where status = 'duplicate'),
-            (select count(*) from dup_rows where status = 'conflict')
+    invalid = staged.num_rows - staged.column("reject_reason").null_count
+    duplicate, conflict = con.execute("""
+        select count(*) filter (where status = 'duplicate'),
+            count(*) filter (where status = 'conflict')
+        from dup_rows
     """).fetchone()
     quarantined = invalid + conflict
     outcome = FileOutcome(
         feed, rel, landing.sha256, landing.rows_read,
         rows_accepted=landing.rows_read - quarantined - duplicate,
         rows_duplicate=duplicate, rows_quarantined=quarantined)
-    con.execute("drop table dup_rows; drop table staged")
+    con.execute("drop table dup_rows; drop table suspect_keys")
     return outcome
 
 

@@ -401,3 +401,16 @@ def test_unreadable_warehouse_is_a_blocking_failure_not_a_crash(tmp_path):
     garbage.write_bytes(b"not a database" * 1000)
     [line] = run_checks(garbage, AS_OF).blocking_failures
     assert line.startswith(f"cannot read warehouse {garbage}: ")
+
+
+def test_preload_imports_great_expectations_once_in_the_background(healthy, tmp_path):
+    """kinerja.batch may call preload() early; run_checks then waits for that import."""
+    import sys
+
+    from expectations import gx_run
+
+    first = gx_run.preload()
+    assert gx_run.preload() is first and first.daemon
+    report = run_checks(healthy, AS_OF, docs_dir=tmp_path / "docs")
+    assert not first.is_alive() and "great_expectations" in sys.modules
+    assert report.blocking_failures == [] and (tmp_path / "docs" / "index.html").is_file()

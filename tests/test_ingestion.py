@@ -595,3 +595,31 @@ def test_a_conversion_error_inside_the_sql_rejects_only_that_file(landing, wh, m
     assert entry["file"] == "realisations/b.parquet" and entry["rows_quarantined"] == 1
     assert reason.startswith("unprocessable_file: the values cannot be converted")
     assert raw_ids(wh, "realisations") == ["RP-1"]
+
+
+def test_an_unexpected_error_stops_at_its_file_although_the_next_was_prepared(landing, wh,
+                                                                              monkeypatch):
+    """The next file is read and validated ahead on a worker thread; an error while storing a
+    file still raises IngestError naming it, with only the files before it committed, and the
+    rerun ingests the rest."""
+    import ingestion.ingest as ingest_module
+    import ingestion.store as store
+
+    real = store._quarantine_rows
+
+    def failing_in_b(con, feed, rel, landing_table, ingested_at):
+        real(con, feed, rel, landing_table, ingested_at)
+        if rel.endswith("b.parquet"):
+            raise RuntimeError("disk on fire")
+
+    for name in ("a", "b", "c"):
+        write_feed(landing, "realisations", [report(f"RP-{name}")], name=f"{name}.parquet")
+    monkeypatch.setattr(store, "_quarantine_rows", failing_in_b)
+    with pytest.raises(ingest_module.IngestError, match="realisations/b.parquet.*disk on fire"):
+        ingest(landing, wh)
+    assert [e["file"] for e in ledger(wh)] == ["realisations/a.parquet"]
+    assert raw_ids(wh, "realisations") == ["RP-a"]
+    monkeypatch.setattr(store, "_quarantine_rows", real)
+    counts = ingest(landing, wh)
+    assert (counts["files_skipped"], counts["files_new"]) == (1, 2)
+    assert raw_ids(wh, "realisations") == ["RP-a", "RP-b", "RP-c"]
