@@ -97,3 +97,12 @@
         else 'buruk'
     end)
 {%- endmacro %}
+
+{# A line's quarters as four columns <prefix>1..<prefix>4 of an aggregate over its
+   (line, quarter) rows (one row per quarter, so max() picks that quarter's value; a quarter
+   without a row is null). Used to pivot int_line_quarters per line instead of windows or joins. #}
+{% macro quarter_slots(expr, prefix) -%}
+    {%- for q in range(1, 5) %}
+        max({{ expr }}) filter (where quarter = {{ q }}) as {{ prefix }}{{ q }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

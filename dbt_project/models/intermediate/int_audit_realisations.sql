@@ -4,16 +4,38 @@
 --   report_id, the record to correct.
 -- REALISATION_MISSING: a line with a target in a quarter has no report at an as-of date after the
 --   due date (the 15th calendar day after the quarter's last day).
-with reports as (
+-- One full outer join pairs every latest report with the line quarter it scores in (both sides are
+-- unique on (contract, IKU, quarter)): a report without a line quarter is UNKNOWN_IKU, a line
+-- quarter without a report MISSING. The detail names the due date, not the as-of date, so a
+-- finding's row only changes when its facts do.
+with reports as not materialized (
     select * from {{ ref('int_realisations_latest') }}
 ),
 
-line_quarters as (
+line_quarters as not materialized (
     select * from {{ ref('int_line_quarters') }}
 ),
 
 contracts as (
     select contract_id, year, start_quarter, end_quarter from {{ ref('int_contracts') }}
+),
+
+paired as (
+    select
+        lq.year as lq_year,
+        lq.contract_id as lq_contract_id,
+        lq.iku_code as lq_iku_code,
+        lq.quarter as lq_quarter,
+        lq.target as lq_target,
+        r.contract_id,
+        r.iku_code,
+        r.quarter,
+        r.report_id,
+        r.reported_at,
+        r.value
+    from line_quarters as lq
+    full outer join reports as r
+        on lq.contract_id = r.contract_id and lq.iku_code = r.iku_code and lq.quarter = r.quarter
 ),
 
 unknown as (
@@ -37,34 +59,28 @@ unknown as (
                 else 'that IKU is not in force in KK ' || r.contract_id || ' in Q' || cast(r.quarter as varchar)
             end
             || '; the report does not score.' as detail
-    from reports as r
+    from paired as r
     left join contracts as c on r.contract_id = c.contract_id
-    where not exists (
-        select 1 from line_quarters as lq
-        where lq.contract_id = r.contract_id and lq.iku_code = r.iku_code and lq.quarter = r.quarter
-    )
+    where r.lq_contract_id is null
 ),
 
 missing as (
     select
         'REALISATION_MISSING' as rule,
-        lq.year,
-        lq.contract_id,
-        lq.iku_code,
-        'Q' || cast(lq.quarter as varchar) as period,
+        p.lq_year as year,
+        p.lq_contract_id as contract_id,
+        p.lq_iku_code as iku_code,
+        'Q' || cast(p.lq_quarter as varchar) as period,
         cast(null as varchar) as event_id,
-        lq.iku_code || '|Q' || cast(lq.quarter as varchar) as natural_key,
-        'KK ' || lq.contract_id || ' line ' || lq.iku_code || ' has a Q' || cast(lq.quarter as varchar)
-            || ' target of ' || cast(lq.target as varchar) || ' but no realisation report; it was due on '
-            || cast({{ realisation_due_date('lq.year', 'lq.quarter') }} as varchar) || ' (as of '
-            || cast({{ as_of_date() }} as varchar) || ').' as detail
-    from line_quarters as lq
-    where lq.target is not null
-        and {{ as_of_date() }} > {{ realisation_due_date('lq.year', 'lq.quarter') }}
-        and not exists (
-            select 1 from reports as r
-            where r.contract_id = lq.contract_id and r.iku_code = lq.iku_code and r.quarter = lq.quarter
-        )
+        p.lq_iku_code || '|Q' || cast(p.lq_quarter as varchar) as natural_key,
+        'KK ' || p.lq_contract_id || ' line ' || p.lq_iku_code || ' has a Q' || cast(p.lq_quarter as varchar)
+            || ' target of ' || cast(p.lq_target as varchar) || ' but no realisation report; it was due on '
+            || cast({{ realisation_due_date('p.lq_year', 'p.lq_quarter') }} as varchar) || '.' as detail
+    from paired as p
+    where p.contract_id is null
+        and p.lq_contract_id is not null
+        and p.lq_target is not null
+        and {{ as_of_date() }} > {{ realisation_due_date('p.lq_year', 'p.lq_quarter') }}
 )
 
 select * from unknown

@@ -16,79 +16,58 @@ with versions as (
         and v.in_force_from_quarter is not null
 ),
 
-given as (
-    select
-        v.contract_id,
-        v.iku_code,
-        v.version,
-        v.from_quarter,
-        q.quarter,
-        q.target
-    from versions as v,
-        unnest([
-            {'quarter': 1, 'target': v.target_q1},
-            {'quarter': 2, 'target': v.target_q2},
-            {'quarter': 3, 'target': v.target_q3},
-            {'quarter': 4, 'target': v.target_q4}
-        ]) as u(q)
-),
-
-quarters as (
-    select
-        g.contract_id,
-        g.iku_code,
-        g.version,
-        g.quarter,
-        case when g.quarter < g.from_quarter and lq.quarter is not null then lq.target else g.target end
-            as target
-    from given as g
-    left join {{ ref('int_line_quarters') }} as lq
-        on g.contract_id = lq.contract_id
-        and g.iku_code = lq.iku_code
-        and g.quarter = lq.quarter
-),
-
-per_version as (
+-- The targets in force before a version's effective quarter, one row per line with quarters as
+-- slots (in force: p, target: t).
+line_slots as (
     select
         contract_id,
         iku_code,
-        version,
-        sum(target) as q_sum,
-        avg(target) as q_avg,
-        arg_max(target, quarter) as q_last,
+        {{ quarter_slots('true', 'p') }},
+        {{ quarter_slots('target', 't') }}
+    from {{ ref('int_line_quarters') }}
+    group by contract_id, iku_code
+),
+
+-- The trajectory judged per version: the quarters that have a target, in quarter order (a list,
+-- so sums run Q1 + Q2 + ... and the text and the decrease test read consecutive quarters).
+per_version as (
+    select
+        *,
+        list_sum(list_transform(trajectory, lambda x: x.target)) as q_sum,
+        list_avg(list_transform(trajectory, lambda x: x.target)) as q_avg,
+        trajectory[-1].target as q_last,
         -- a decrease between two consecutive quarters that have a target
-        bool_or(target < prev_target) as has_decrease,
-        string_agg('Q' || cast(quarter as varchar) || ' ' || cast(target as varchar), ', ' order by quarter)
+        list_bool_or(list_transform(range(1, len(trajectory)),
+            lambda i: trajectory[i + 1].target < trajectory[i].target)) as has_decrease,
+        array_to_string(list_transform(trajectory,
+            lambda x: 'Q' || cast(x.quarter as varchar) || ' ' || cast(x.target as varchar)), ', ')
             as trajectory_text
     from (
-        select *, lag(target) over (partition by contract_id, iku_code, version order by quarter) as prev_target
-        from quarters
-        where target is not null
+        select
+            v.*,
+            list_filter([
+                {%- for q in range(1, 5) %}
+                {'quarter': {{ q }}, 'target': case when {{ q }} < v.from_quarter and coalesce(s.p{{ q }}, false)
+                    then s.t{{ q }} else v.target_q{{ q }} end}{{ ',' if not loop.last }}
+                {%- endfor %}
+            ], lambda x: x.target is not null) as trajectory
+        from versions as v
+        left join line_slots as s
+            on v.contract_id = s.contract_id and v.iku_code = s.iku_code
     )
-    group by contract_id, iku_code, version
+    where len(trajectory) > 0
 ),
 
 judged as (
     select
-        v.year,
-        v.contract_id,
-        v.iku_code,
-        v.version,
-        v.event_id,
-        v.event_type,
-        v.target_y,
-        v.consolidation,
-        v.progress,
-        p.trajectory_text,
-        case v.consolidation
-            when 'sum' then p.q_sum
-            when 'average' then p.q_avg
-            else p.q_last
+        *,
+        case consolidation
+            when 'sum' then q_sum
+            when 'average' then q_avg
+            else q_last
         end as consolidated,
-        v.consolidation = 'take_last_known' and coalesce(v.progress, false) and p.has_decrease as progress_decreases
-    from versions as v
-    inner join per_version as p
-        on v.contract_id = p.contract_id and v.iku_code = p.iku_code and v.version = p.version
+        consolidation = 'take_last_known' and coalesce(progress, false) and has_decrease as progress_decreases
+    from per_version
 ),
 
 flagged as (

@@ -3,19 +3,25 @@
 -- Each quarter of a period counts with the version in force in that quarter (addenda never
 -- revise earlier quarters); the row's attributes (name, polarity, consolidation, weight, ...)
 -- are those of the version in force in the period's last quarter.
-with line_quarters as (
+--
+-- Plan (docs/BENCHMARKS.md): the quarters of a line are pivoted once into four slots (one row per
+-- line, ~1 M); every (line, quarter) row then gets its periods (those ending in that quarter) and
+-- the period aggregates are scalar expressions over the slots of the period's quarters. No
+-- aggregate or join keyed by period, no window, no ordered list(). The CTEs are not materialized:
+-- each is read once (line_quarters twice, as a scan of the table).
+with line_quarters as not materialized (
     select * from {{ ref('int_line_quarters') }}
 ),
 
-realisations as (
+realisations as not materialized (
     select * from {{ ref('int_realisations_latest') }}
 ),
 
-holders as (
+holders as not materialized (
     select * from {{ ref('int_quarter_holders') }}
 ),
 
-contracts as (
+contracts as not materialized (
     select * from {{ ref('int_contracts') }}
 ),
 
@@ -23,7 +29,44 @@ periods as (
     select * from {{ achievement_periods() }}
 ),
 
--- A line has a row for a period when it is in force in the period's last quarter.
+-- Each quarter a line is in force, with its latest realisation (joined once per quarter).
+-- Reports for quarters where the line is not in force never join here: they do not score.
+quarter_members as (
+    select
+        lq.contract_id,
+        lq.iku_code,
+        lq.quarter,
+        lq.target,
+        coalesce(lq.is_komplemen_remaining, false) as is_komplemen_remaining,
+        r.value as realisation,
+        r.report_id,
+        r.reports_count
+    from line_quarters as lq
+    left join realisations as r
+        on r.contract_id = lq.contract_id
+        and r.iku_code = lq.iku_code
+        and r.quarter = lq.quarter
+),
+
+-- One row per line, its quarters as slots 1..4 (one row per line and quarter, tested unique, so
+-- a filter on the quarter picks that quarter's row): in force (f), target (t), realisation (r),
+-- report id (id), reports behind it (n), komplemen remaining (k).
+line_slots as (
+    select
+        contract_id,
+        iku_code,
+        {{ quarter_slots('true', 'f') }},
+        {{ quarter_slots('target', 't') }},
+        {{ quarter_slots('realisation', 'r') }},
+        {{ quarter_slots('report_id', 'id') }},
+        {{ quarter_slots('reports_count', 'n') }},
+        {{ quarter_slots('is_komplemen_remaining', 'k') }}
+    from quarter_members
+    group by contract_id, iku_code
+),
+
+-- A line has a row for a period when it is in force in the period's last quarter: the
+-- (line, quarter) row of that quarter, with the version in force there.
 anchors as (
     select
         lq.*,
@@ -36,81 +79,62 @@ anchors as (
         on lq.quarter = p.period_last_quarter
 ),
 
--- Each quarter a line is in force, with its latest realisation (joined once per quarter).
--- Reports for quarters where the line is not in force never join here: they do not score.
-quarter_members as (
+-- The slots of the quarters of the period: a quarter outside the period or not in force is null
+-- (in = in force in the period; tt = has a target there, the quarters a composite consolidates).
+masked as (
     select
-        lq.contract_id,
-        lq.iku_code,
-        lq.quarter,
-        lq.target,
-        lq.is_komplemen_remaining,
-        r.value as realisation,
-        r.report_id,
-        r.reports_count
-    from line_quarters as lq
-    left join realisations as r
-        on r.contract_id = lq.contract_id
-        and r.iku_code = lq.iku_code
-        and r.quarter = lq.quarter
+        a.*,
+        {%- for q in range(1, 5) %}
+        coalesce(s.f{{ q }} and a.period_first_quarter <= {{ q }} and {{ q }} <= a.period_last_quarter, false)
+            as in{{ q }},
+        case when a.period_first_quarter <= {{ q }} and {{ q }} <= a.period_last_quarter then s.t{{ q }} end
+            as t{{ q }},
+        case when a.period_first_quarter <= {{ q }} and {{ q }} <= a.period_last_quarter
+            and s.t{{ q }} is not null then s.r{{ q }} end as r{{ q }},
+        case when a.period_first_quarter <= {{ q }} and {{ q }} <= a.period_last_quarter
+            and s.t{{ q }} is not null then s.id{{ q }} end as id{{ q }},
+        case when a.period_first_quarter <= {{ q }} and {{ q }} <= a.period_last_quarter
+            and s.t{{ q }} is not null then s.n{{ q }} end as n{{ q }},
+        case when a.period_first_quarter <= {{ q }} and {{ q }} <= a.period_last_quarter
+            and s.t{{ q }} is not null then s.k{{ q }} end as k{{ q }},
+        {%- endfor %}
+        -- the period's last quarter as it is (a quarter period shows its report even without target)
+        case a.period_last_quarter when 1 then s.r1 when 2 then s.r2 when 3 then s.r3 else s.r4 end
+            as last_quarter_realisation,
+        case a.period_last_quarter when 1 then s.id1 when 2 then s.id2 when 3 then s.id3 else s.id4 end
+            as last_quarter_report_id,
+        case a.period_last_quarter when 1 then s.n1 when 2 then s.n2 when 3 then s.n3 else s.n4 end
+            as last_quarter_reports_count
+    from anchors as a
+    inner join line_slots as s
+        on s.contract_id = a.contract_id
+        and s.iku_code = a.iku_code
 ),
 
--- The quarters of each period in which the line is in force. Periods not anchored on their last
--- quarter get aggregates too; the inner join with the anchors in `consolidated` drops them.
-members as (
-    select m.*, p.period
-    from quarter_members as m
-    inner join periods as p
-        on m.quarter between p.period_first_quarter and p.period_last_quarter
-),
-
--- Aggregates over the quarters that have a target (the ones a composite consolidates); "last"
--- is the latest quarter of the period that has a target (take_last_known). One row per quarter
--- and line (tested unique), so a filter on the quarter picks that quarter's row.
-quarter_slots as (
+counted as (
     select
-        contract_id,
-        iku_code,
-        period,
-        count(*) as quarters_in_force,
-        count(*) filter (where target is not null) as quarters_with_target,
-        count(*) filter (where target is not null and realisation is null) as quarters_missing_realisation,
-        count(realisation) filter (where target is not null) as quarters_with_realisation,
-        max(quarter) filter (where target is not null) as last_target_quarter,
-        max(target) filter (where quarter = 1) as t1,
-        max(target) filter (where quarter = 2) as t2,
-        max(target) filter (where quarter = 3) as t3,
-        max(target) filter (where quarter = 4) as t4,
-        max(realisation) filter (where quarter = 1 and target is not null) as r1,
-        max(realisation) filter (where quarter = 2 and target is not null) as r2,
-        max(realisation) filter (where quarter = 3 and target is not null) as r3,
-        max(realisation) filter (where quarter = 4 and target is not null) as r4,
-        max(report_id) filter (where quarter = 1 and target is not null) as id1,
-        max(report_id) filter (where quarter = 2 and target is not null) as id2,
-        max(report_id) filter (where quarter = 3 and target is not null) as id3,
-        max(report_id) filter (where quarter = 4 and target is not null) as id4,
-        max(reports_count) filter (where quarter = 1 and target is not null) as n1,
-        max(reports_count) filter (where quarter = 2 and target is not null) as n2,
-        max(reports_count) filter (where quarter = 3 and target is not null) as n3,
-        max(reports_count) filter (where quarter = 4 and target is not null) as n4,
-        bool_or(coalesce(is_komplemen_remaining, false)) filter (where target is not null)
-            as any_komplemen_remaining
-    from members
-    group by contract_id, iku_code, period
+        *,
+        cast(in1 as bigint) + cast(in2 as bigint) + cast(in3 as bigint) + cast(in4 as bigint)
+            as quarters_in_force,
+        cast(t1 is not null as bigint) + cast(t2 is not null as bigint)
+            + cast(t3 is not null as bigint) + cast(t4 is not null as bigint) as quarters_with_target,
+        cast(t1 is not null and r1 is null as bigint) + cast(t2 is not null and r2 is null as bigint)
+            + cast(t3 is not null and r3 is null as bigint) + cast(t4 is not null and r4 is null as bigint)
+            as quarters_missing_realisation,
+        cast(r1 is not null as bigint) + cast(r2 is not null as bigint)
+            + cast(r3 is not null as bigint) + cast(r4 is not null as bigint) as quarters_with_realisation,
+        cast(case when t4 is not null then 4 when t3 is not null then 3 when t2 is not null then 2
+            when t1 is not null then 1 end as bigint) as last_target_quarter,
+        -- null when no quarter of the period has a target; coalesced like the flag it replaces
+        coalesce(k1 or k2 or k3 or k4, false) as any_komplemen_remaining
+    from masked
 ),
 
 -- Sums run in quarter order (Q1 + Q2 + ...; an absent quarter adds an exact 0), so a composite
 -- value is the same float on every run and equals the Python reference's sum(values).
 period_aggregates as (
     select
-        contract_id,
-        iku_code,
-        period,
-        quarters_in_force,
-        quarters_with_target,
-        quarters_missing_realisation,
-        last_target_quarter,
-        any_komplemen_remaining,
+        *,
         case when quarters_with_target > 0 then
             coalesce(t1, 0) + coalesce(t2, 0) + coalesce(t3, 0) + coalesce(t4, 0) end as target_sum,
         case when quarters_with_target > 0 then
@@ -133,59 +157,47 @@ period_aggregates as (
             as target_quarter_reports_count,
         cast(coalesce(case last_target_quarter when 1 then n1 when 2 then n2 when 3 then n3
             when 4 then n4 end, 0) as hugeint) as last_target_quarter_reports_count
-    from quarter_slots
+    from counted
 ),
 
 consolidated as (
     select
         a.*,
-        agg.quarters_in_force,
-        agg.quarters_with_target,
-        agg.quarters_missing_realisation,
-        agg.last_target_quarter,
         a.period_first_quarter = a.period_last_quarter as is_quarter_period,
         case
             when a.period_first_quarter = a.period_last_quarter then a.target
             when a.period = 'Y' and a.target_y is not null then a.target_y
-            else {{ consolidate('a.consolidation', 'agg.target_sum', 'agg.target_avg', 'agg.target_last') }}
+            else {{ consolidate('a.consolidation', 'a.target_sum', 'a.target_avg', 'a.target_last') }}
         end as period_target,
         case
-            when a.period_first_quarter = a.period_last_quarter then qr.value
+            when a.period_first_quarter = a.period_last_quarter then a.last_quarter_realisation
             -- a composite realisation needs every quarter with a target reported
             -- (take_last_known: only the latest quarter with a target)
-            when agg.quarters_with_target = 0 then null
-            when a.consolidation in ('sum', 'average') and agg.quarters_missing_realisation > 0 then null
-            else {{ consolidate('a.consolidation', 'agg.realisation_sum', 'agg.realisation_avg', 'agg.realisation_last') }}
+            when a.quarters_with_target = 0 then null
+            when a.consolidation in ('sum', 'average') and a.quarters_missing_realisation > 0 then null
+            else {{ consolidate('a.consolidation', 'a.realisation_sum', 'a.realisation_avg', 'a.realisation_last') }}
         end as period_realisation,
         case
             when a.period_first_quarter = a.period_last_quarter then coalesce(a.is_komplemen_remaining, false)
             when a.period = 'Y' and a.target_y is not null then coalesce(a.is_komplemen_remaining, false)
-            else coalesce(agg.any_komplemen_remaining, false)
+            else a.any_komplemen_remaining
         end as target_is_komplemen_remaining,
         case
             when a.period_first_quarter = a.period_last_quarter
-                then case when qr.report_id is null then [] else [qr.report_id] end
+                then case when a.last_quarter_report_id is null then [] else [a.last_quarter_report_id] end
             when a.consolidation = 'take_last_known'
-                then case when agg.last_target_quarter_report_id is null then []
-                    else [agg.last_target_quarter_report_id] end
-            else coalesce(agg.target_quarter_report_ids, [])
+                then case when a.last_target_quarter_report_id is null then []
+                    else [a.last_target_quarter_report_id] end
+            else coalesce(a.target_quarter_report_ids, [])
         end as realisation_report_ids,
         -- every report (corrections included) behind those latest ones
         case
-            when a.period_first_quarter = a.period_last_quarter then coalesce(qr.reports_count, 0)
-            when a.consolidation = 'take_last_known' then agg.last_target_quarter_reports_count
-            else agg.target_quarter_reports_count
+            when a.period_first_quarter = a.period_last_quarter
+                then cast(coalesce(a.last_quarter_reports_count, 0) as hugeint)
+            when a.consolidation = 'take_last_known' then a.last_target_quarter_reports_count
+            else a.target_quarter_reports_count
         end as realisation_reports_count
-    from anchors as a
-    inner join period_aggregates as agg
-        on agg.contract_id = a.contract_id
-        and agg.iku_code = a.iku_code
-        and agg.period = a.period
-    -- a quarter period shows its report even where the quarter has no target
-    left join realisations as qr
-        on qr.contract_id = a.contract_id
-        and qr.iku_code = a.iku_code
-        and qr.quarter = a.period_last_quarter
+    from period_aggregates as a
 ),
 
 scored as (

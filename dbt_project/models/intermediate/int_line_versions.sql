@@ -31,24 +31,23 @@ placed as (
     inner join contracts as c on l.contract_id = c.contract_id
 ),
 
-versioned as (
-    select
-        *,
-        greatest(requested_quarter, start_quarter) as from_quarter,
-        row_number() over (partition by contract_id, iku_code order by fold_seq) as version
+-- from_quarter first, so that the version number and the bound below are one window (one sort of
+-- the lines by fold order).
+placed_from as (
+    select *, greatest(requested_quarter, start_quarter) as from_quarter
     from placed
 ),
 
 bounded as (
     select
         *,
+        row_number() over line_history as version,
         -- a later version takes over from its own from_quarter; the earliest such start bounds this one
         least(4, coalesce(min(from_quarter) over (
-            partition by contract_id, iku_code
-            order by version
-            rows between 1 following and unbounded following
+            line_history rows between 1 following and unbounded following
         ) - 1, 4)) as uncut_to_quarter
-    from versioned
+    from placed_from
+    window line_history as (partition by contract_id, iku_code order by fold_seq)
 )
 
 select

@@ -3,7 +3,7 @@
 -- Where reference.perspective_weights configures the year, a configured perspective's weight
 -- replaces the sum of its IKU weights: NKO = sum_p W_p * N_p / sum_p W_p, N_p the IKU-weighted
 -- mean of perspective p. Without configuration this is the plain weighted mean.
-with periods as (
+with periods as not materialized (
     select * from {{ ref('int_iku_periods') }}
 ),
 
@@ -13,17 +13,30 @@ perspective_weights as (
 
 -- N_p and the scored IKU weight per perspective. Floats are added in a fixed order (an ordered
 -- list, summed left to right): DuckDB's parallel sum() may add them in any order, and a rebuild
--- must reproduce the published NKO to the last bit.
+-- must reproduce the published NKO to the last bit. The list is collected in any order and then
+-- sorted by its key (iku_code, unique in the group): the order of `order by iku_code` without an
+-- ordered aggregate (which sorts each of the ~2 M small groups on its own).
+scored_lists as (
+    select
+        contract_id,
+        period,
+        perspective,
+        list_sort(list({'k': iku_code, 'wi': weight * ici, 'w': weight}) filter (where ici is not null))
+            as scored,
+        count(ici) as iku_scored
+    from periods
+    group by contract_id, period, perspective
+),
+
 by_perspective as (
     select
         contract_id,
         period,
         perspective,
-        list_sum(list(weight * ici order by iku_code) filter (where ici is not null)) as weighted_ici,
-        list_sum(list(weight order by iku_code) filter (where ici is not null)) as scored_weight,
-        count(ici) as iku_scored
-    from periods
-    group by contract_id, period, perspective
+        list_sum(list_transform(scored, lambda x: x.wi)) as weighted_ici,
+        list_sum(list_transform(scored, lambda x: x.w)) as scored_weight,
+        iku_scored
+    from scored_lists
 ),
 
 kk_periods as (
@@ -66,13 +79,19 @@ nko as (
         contract_id,
         period,
         {{ achievement_round(
-            'list_sum(list(perspective_contribution order by perspective)
-                filter (where perspective_nko is not null))
-            / nullif(list_sum(list(perspective_weight order by perspective)
-                filter (where perspective_nko is not null)), 0)') }} as nko,
-        sum(iku_scored) as iku_scored
-    from weighted
-    group by contract_id, period
+            'list_sum(list_transform(terms, lambda x: x.c)) / nullif(list_sum(list_transform(terms, lambda x: x.w)), 0)') }} as nko,
+        iku_scored
+    from (
+        select
+            contract_id,
+            period,
+            -- in perspective order, a null perspective last (like `order by perspective`)
+            list_sort(list({'n': perspective is null, 'k': perspective, 'c': perspective_contribution,
+                'w': perspective_weight}) filter (where perspective_nko is not null)) as terms,
+            sum(iku_scored) as iku_scored
+        from weighted
+        group by contract_id, period
+    )
 )
 
 select
