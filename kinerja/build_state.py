@@ -59,9 +59,16 @@ class BuildPlan:
     as_of: date
 
 
+# packages whose version can change a model's rows (the holidays calendar is built once)
+FINGERPRINT_PACKAGES = ("holidays", "dbt-core", "dbt-duckdb", "duckdb")
+
+
 def code_fingerprint(project: Path = DBT_PROJECT_DIR) -> str:
-    """A hash of everything that shapes the models' rows: SQL, macros, seeds, tests, project."""
-    digest = hashlib.sha256()
+    """A hash of everything that shapes the models' rows: SQL, macros, seeds, tests, project,
+    and the versions of the packages that compute them."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(" ".join(f"{p}=={version(p)}" for p in FINGERPRINT_PACKAGES).encode())
     files = [project / "dbt_project.yml"] + sorted(
         p for d in ("models", "macros", "seeds", "tests") for p in (project / d).rglob("*")
         if p.is_file())

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinerja.publish import atomic, publish
+from kinerja.publish import LAST, atomic, publish
 from kinerja.publish.masking import mask_nip, mask_text, nip_sql
 from tests.test_publish_fixture import build
 
@@ -79,13 +79,25 @@ def _num(text):
     return None if text in ("", None) else float(text)
 
 
+def recap_rows(out: Path) -> list[dict]:
+    """Every row of every unit's recap CSV (recap/<year>/<unit>.csv, listed in recap/index.csv)."""
+    rows = []
+    with open(out / "recap" / "index.csv", newline="", encoding="utf-8") as f:
+        index = list(csv.DictReader(f))
+    for entry in index:
+        with open(out / "recap" / entry["csv"], newline="", encoding="utf-8") as f:
+            part = list(csv.DictReader(f))
+        assert len(part) == int(entry["rows"]) and {r["unit_id"] for r in part} == {entry["unit_id"]}
+        rows += part
+    return rows
+
+
 # ------------------------------------------------------------------ recap content
 
 def test_csv_rows_equal_marts(warehouse, tmp_path):
     out = tmp_path / "pub"
     publish(warehouse, out, AS_OF, None)
-    with open(out / "recap" / "iku_recap.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = recap_rows(out)
     assert len(rows) == q(warehouse, "select count(*) from marts.iku_achievement")[0][0] > 0
     keys = {(r["contract_id"], r["iku_code"], r["period"]) for r in rows}
     assert len(keys) == len(rows), "one row per (KK, IKU, period)"
@@ -104,25 +116,26 @@ def test_csv_rows_equal_marts(warehouse, tmp_path):
             assert close(_num(r["kk_nko"]), nko[0][0]) and (r["kk_grade"] or None) == nko[0][1]
 
 
-def test_xlsx_sheets_per_level_equal_marts(warehouse, tmp_path):
+def test_xlsx_per_unit_equal_marts(warehouse, tmp_path):
     from openpyxl import load_workbook
 
     out = tmp_path / "pub"
     publish(warehouse, out, AS_OF, None)
-    wb = load_workbook(out / "recap" / "iku_recap.xlsx", read_only=True)
-    total, by_key, levels = 0, {}, set()
-    for ws in wb.worksheets:
-        it = ws.iter_rows(values_only=True)
+    with open(out / "recap" / "index.csv", newline="", encoding="utf-8") as f:
+        index = list(csv.DictReader(f))
+    total, by_key = 0, {}
+    for entry in index:
+        wb = load_workbook(out / "recap" / entry["xlsx"], read_only=True)
+        assert [ws.title for ws in wb.worksheets] == [f"Rekap IKU {entry['year']}"]
+        it = wb.worksheets[0].iter_rows(values_only=True)
         header = next(it)
         for row in it:
             rec = dict(zip(header, tuple(row) + (None,) * (len(header) - len(row))))
-            levels.add(rec["unit_level"])
-            assert ws.title.startswith(f"L{rec['unit_level']} ") or rec["unit_level"] is None
+            assert rec["unit_id"] == entry["unit_id"] and str(rec["year"]) == entry["year"]
             by_key[(rec["contract_id"], rec["iku_code"], rec["period"])] = rec
             total += 1
+        wb.close()
     assert total == q(warehouse, "select count(*) from marts.iku_achievement")[0][0]
-    expected_levels = {r[0] for r in q(warehouse, "select distinct unit_level from staging.stg_units")}
-    assert levels <= expected_levels | {None} and len(wb.worksheets) == len(levels)
     marts = q(warehouse, """
         select a.contract_id, a.iku_code, a.period, a.target, a.realisation, a.ici, a.colour, n.nko
         from marts.iku_achievement a left join marts.nko n using (contract_id, period)
@@ -145,17 +158,20 @@ def test_xlsx_splits_at_row_limit_and_escapes_text(synthetic_wh, tmp_path, monke
     with duckdb.connect(str(wh)) as con:
         con.execute("update staging.stg_units set unit_name = 'Seksi <A> & \"B\" \x01' "
                     "where unit_id = 'U4-1111'")
-    monkeypatch.setattr(recap, "XLSX_MAX_DATA_ROWS", 300)
+    monkeypatch.setattr(recap, "XLSX_MAX_DATA_ROWS", 20)
     publish(wh, tmp_path / "pub", AS_OF, None)
-    wb = load_workbook(tmp_path / "pub" / "recap" / "iku_recap.xlsx")  # full parse: valid XML
-    n_l4 = q(wh, "select count(*) from marts.iku_achievement where unit_id like 'U4-%'")[0][0]
-    parts = [ws for ws in wb.worksheets if ws.title.startswith("L4 ")]
-    assert [ws.title for ws in parts] == ["L4 Eselon IV"] + [f"L4 Eselon IV ({i})" for i in
-                                                            range(2, -(-n_l4 // 300) + 1)]
-    assert sum(ws.max_row - 1 for ws in parts) == n_l4
-    assert all(ws.max_row - 1 <= 300 for ws in parts)
-    names = {c.value for ws in parts for c in ws["D"][1:]}
-    assert 'Seksi <A> & "B" ' in names  # escaped in XML, control character dropped
+    book = tmp_path / "pub" / "recap" / "2026" / "U4-1111.xlsx"
+    wb = load_workbook(book)  # full parse: valid XML
+    n = q(wh, "select count(*) from marts.iku_achievement where unit_id = 'U4-1111'")[0][0]
+    assert n > 40
+    assert [ws.title for ws in wb.worksheets] == ["Rekap IKU 2026"] + [
+        f"Rekap IKU 2026 ({i})" for i in range(2, -(-n // 20) + 1)]
+    assert sum(ws.max_row - 1 for ws in wb.worksheets) == n
+    assert all(ws.max_row - 1 <= 20 for ws in wb.worksheets)
+    names = {c.value for ws in wb.worksheets for c in ws["D"][1:]}
+    assert names == {'Seksi <A> & "B" '}  # escaped in XML, control character dropped
+    with open(book.with_suffix(".csv"), newline="", encoding="utf-8") as f:  # CSV quoting
+        assert {r["unit_name"] for r in csv.DictReader(f)} == {'Seksi <A> & "B" \x01'}
 
 
 def test_same_warehouse_publishes_identical_files(synthetic_wh, tmp_path):
@@ -248,19 +264,19 @@ def test_sql_and_python_masks_agree(mask_con, values):
 # ------------------------------------------------------------------ atomic replacement
 
 def test_failing_publish_keeps_previous_publication(synthetic_wh, tmp_path, monkeypatch):
-    from kinerja.publish import dashboard
+    from kinerja.publish import units
 
     out = tmp_path / "pub"
     publish(synthetic_wh, out, AS_OF, None)
     before = snapshot(out)
 
-    real = dashboard.write_unit_files
+    real = units.write_unit_files
 
-    def half_then_fail(con, data_dir, mask):
-        real(con, data_dir, mask)  # the new night is half written when the step dies
+    def half_then_fail(*args):
+        real(*args)  # the new night is half written when the step dies
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(dashboard, "write_unit_files", half_then_fail)
+    monkeypatch.setattr(units, "write_unit_files", half_then_fail)
     with pytest.raises(OSError, match="simulated"):
         publish(synthetic_wh, out, date(2026, 11, 30), None)
     assert snapshot(out) == before
@@ -276,13 +292,13 @@ def test_killed_publish_keeps_previous_and_next_run_cleans(synthetic_wh, tmp_pat
         import time
         from datetime import date
         from pathlib import Path
-        from kinerja.publish import dashboard, publish
-        real = dashboard.write_unit_files
-        def slow(con, data_dir, mask):
-            real(con, data_dir, mask)
+        from kinerja.publish import units, publish
+        real = units.write_unit_files
+        def slow(*args):
+            real(*args)
             Path({str(marker)!r}).write_text("x")
             time.sleep(120)
-        dashboard.write_unit_files = slow
+        units.write_unit_files = slow
         publish({str(synthetic_wh)!r}, {str(out)!r}, date(2026, 11, 30), None)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
@@ -393,3 +409,163 @@ def test_recap_cli_while_a_batch_writes(synthetic_wh, tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# ------------------------------------------------------------------ incremental publication
+
+def _night(wh: Path, build_id: int, mode: str = "incremental", status: str = "done",
+           dirty=(), sql=()) -> None:
+    """What a build leaves in the warehouse: its mart changes, build.runs and dirty KKs."""
+    with duckdb.connect(str(wh)) as con:
+        con.execute("""
+            create schema if not exists build;
+            create table if not exists build.runs(build_id integer, as_of date, mode varchar,
+                reason varchar, started_at timestamp, finished_at timestamp, status varchar);
+            create table if not exists build.dirty_contracts(build_id integer, contract_id varchar,
+                year integer)""")
+        for stmt in sql:
+            con.execute(stmt)
+        con.execute("insert into build.runs values (?, date '2026-12-31', ?, 'test', now(), now(), ?)",
+                    [build_id, mode, status])
+        for c in dirty:
+            con.execute("insert into build.dirty_contracts values (?, ?, 2026)", [build_id, c])
+
+
+def _manifest(out: Path) -> dict:
+    import json
+
+    return json.loads((out / "MANIFEST.json").read_text())
+
+
+def comparable(root: Path) -> dict[str, str]:
+    """snapshot() without the one thing that differs between two publications of one warehouse:
+    tree.js's generation time."""
+    import re
+
+    snap = snapshot(root)
+    snap["data/tree.js"] = re.sub(r'"generated_at":"[^"]*"', "",
+                                  (root / "data" / "tree.js").read_text())
+    return snap
+
+
+def _inodes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_ino for p in root.rglob("*") if p.is_file()}
+
+
+CHANGES = [  # a realisation corrected, a KK moved to a unit the feed does not know, a unit emptied
+    "update marts.iku_achievement set realisation = realisation + 1, ici = 99.5 "
+    "where contract_id = 'KK-U4-1111-S1' and period = 'Q2'",
+    "update marts.nko set nko = 42.25, grade = 'buruk' where contract_id = 'KK-U4-1111-S1' and period = 'Q2'",
+    *[f"update marts.{t} set unit_id = 'U4-NEW' where contract_id = 'KK-U4-1112-S2'"
+      for t in ("iku_achievement", "nko", "contract_lines")],
+    "update marts.cascading_edges set child_unit_id = 'U4-NEW' where child_contract_id = 'KK-U4-1112-S2'",
+    *[f"delete from marts.{t} where contract_id like 'KK-U4-2222-%'"
+      for t in ("iku_achievement", "nko", "contract_lines", "audit_findings")],
+    "delete from marts.cascading_edges where child_contract_id like 'KK-U4-2222-%' "
+    "or parent_contract_id like 'KK-U4-2222-%'",
+]
+DIRTY = ["KK-U4-1111-S1", "KK-U4-1112-S2", "KK-U4-1112-H", "KK-U4-2222-H", "KK-U4-2222-S1",
+         "KK-U4-2222-S2", "KK-U3-222-H"]
+
+
+def test_incremental_publication_equals_full(synthetic_wh, tmp_path):
+    import shutil
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(synthetic_wh, wh)
+    out, full = tmp_path / "pub", tmp_path / "full"
+    publish(wh, out, AS_OF, None)
+    assert LAST["mode"] == "full" and _manifest(out)["build_id"] is None
+    _night(wh, 1, mode="full")
+    publish(wh, out, AS_OF, None)  # the first night with build.runs: full, records build 1
+    assert (LAST["mode"], _manifest(out)["build_id"]) == ("full", 1)
+    before = _inodes(out)
+    _night(wh, 2, dirty=DIRTY, sql=CHANGES)
+    _night(wh, 3, dirty=[])  # a night without changes: nothing more to rewrite
+    publish(wh, out, AS_OF, None)
+    assert (LAST["mode"], LAST["units"], _manifest(out)["build_id"]) == ("incremental", 5, 3), LAST
+    publish(wh, full, AS_OF, None, incremental_ok=False)
+    assert LAST["mode"] == "full"
+    a, b = comparable(out), comparable(full)
+    assert a == b, sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    # untouched units are the previous night's files (hard links), changed ones are new files
+    after = _inodes(out)
+    assert after["recap/2026/U4-2112.csv"] == before["recap/2026/U4-2112.csv"]
+    assert after["data/unit/U4-2112.js"] == before["data/unit/U4-2112.js"]
+    for rel in ("recap/2026/U4-1111.csv", "recap/2026/U4-1111.xlsx", "data/unit/U4-1111.js",
+                "recap/2026/U4-1112.csv", "data/unit/U3-222.js"):
+        assert after[rel] != before[rel], rel
+    assert "recap/2026/U4-NEW.csv" in after and "data/unit/U4-NEW.js" in after
+    assert not any("U4-2222" in k for k in after)  # the emptied unit's files are gone
+    with open(out / "recap" / "2026" / "U4-1111.csv", newline="", encoding="utf-8") as f:
+        assert {r["kk_nko"] for r in csv.DictReader(f) if r["contract_id"] == "KK-U4-1111-S1"
+                and r["period"] == "Q2"} == {"42.25"}
+
+
+@pytest.mark.parametrize("change", ["full_build", "masking", "tree", "previous_build_unknown"])
+def test_incremental_only_when_allowed(synthetic_wh, tmp_path, change):
+    import json
+    import shutil
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(synthetic_wh, wh)
+    out = tmp_path / "pub"
+    _night(wh, 1, mode="full")
+    publish(wh, out, AS_OF, None)
+    mask = True
+    if change == "full_build":
+        _night(wh, 2, dirty=DIRTY[:1], sql=CHANGES[:2])
+        _night(wh, 3, mode="full", status="failed")  # even a failed full build may touch anything
+    elif change == "masking":
+        _night(wh, 2, dirty=DIRTY[:1], sql=CHANGES[:2])
+        mask = False
+    elif change == "tree":
+        _night(wh, 2, sql=["update staging.stg_units set unit_name = 'Seksi baru' "
+                           "where unit_id = 'U4-2112'"])
+    else:
+        manifest = _manifest(out)
+        manifest["build_id"] = 7
+        (out / "MANIFEST.json").write_text(json.dumps(manifest))
+    publish(wh, out, AS_OF, None, mask_nip=mask)
+    assert LAST["mode"] == "full", LAST["reason"]
+    publish(wh, tmp_path / "ref", AS_OF, None, mask_nip=mask, incremental_ok=False)
+    assert comparable(out) == comparable(tmp_path / "ref")
+
+
+def test_failing_incremental_publish_keeps_previous_publication(synthetic_wh, tmp_path,
+                                                                monkeypatch):
+    import shutil
+
+    from kinerja.publish import units
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copyfile(synthetic_wh, wh)
+    out = tmp_path / "pub"
+    _night(wh, 1, mode="full")
+    publish(wh, out, AS_OF, None)
+    before = snapshot(out)
+    _night(wh, 2, dirty=DIRTY, sql=CHANGES)
+    real = units.write_unit_files
+
+    def half_then_fail(*args):
+        real(*args)  # the changed units are rewritten in the temp dir, then the step dies
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(units, "write_unit_files", half_then_fail)
+    with pytest.raises(OSError, match="simulated"):
+        publish(wh, out, AS_OF, None)
+    assert snapshot(out) == before  # no hard-linked file was written in place
+    assert not list(tmp_path.glob(".pub.*"))
+    monkeypatch.undo()
+    publish(wh, out, AS_OF, None)
+    assert LAST["mode"] == "incremental"
+
+
+def test_unit_rows_span_record_batches():
+    import pyarrow as pa
+
+    from kinerja.publish.units import _Strings
+
+    rows = _Strings(pa.chunked_array([["a", "bc"], ["d"], [], ["éf", "g"]]))
+    assert b"".join(rows.span(1, 4)) == "bcdéf".encode()
+    assert b"".join(rows.span(0, 5)) == "abcdéfg".encode() and rows.span(2, 2) == []

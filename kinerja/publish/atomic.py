@@ -34,16 +34,73 @@ def _siblings(live: Path, kind: str) -> list[Path]:
     return sorted(live.parent.glob(f".{live.name}.{kind}-*"))
 
 
+SYNCFS_FROM = 64  # more new files than this: one syncfs() instead of an fsync per file
+
+
 def fsync_tree(root: Path) -> None:
-    """fsync every file, then every directory bottom-up, so the rename publishes durable data."""
+    """Make every file and directory of `root` durable before the rename publishes it.
+
+    Files hard-linked from the previous publication (st_nlink > 1) are already durable and are
+    skipped. Many new files are flushed with one syncfs() of the file system (an fsync per file
+    costs a journal commit each: ~13 s for 5,000 files here); a few get an fsync each.
+    """
+    new_files, dirs = [], []
     for dirpath, _dirs, files in os.walk(root, topdown=False):
         for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            path = os.path.join(dirpath, name)
+            if os.lstat(path).st_nlink == 1:
+                new_files.append(path)
+        dirs.append(dirpath)
+    if len(new_files) > SYNCFS_FROM and _syncfs(root):
+        return
+    for path in new_files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for dirpath in dirs:
         _fsync_dir(Path(dirpath))
+
+
+def _syncfs(root: Path) -> bool:
+    """syncfs(2) on the file system of `root` (Linux); False where unavailable or failing."""
+    libc_name = ctypes.util.find_library("c")
+    fn = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+    if fn is None:
+        return False
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return fn(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def write_new(path: Path, data) -> None:
+    """Write `data` (bytes, or a list of byte buffers) as a new file at `path`.
+
+    An incremental publication starts from hard links to the previous night's files: writing
+    into such a file in place would change the live publication too. So any file already there
+    is unlinked first and the data goes into a new inode.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with open(path, "xb") as f:
+        for chunk in (data if isinstance(data, list) else [data]):
+            f.write(chunk)
+
+
+def link_tree(src: Path, dst: Path) -> int:
+    """Hard-link every file under `src` to the same place under `dst` (like `cp -al`)."""
+    n = 0
+    for dirpath, _dirs, files in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        target = dst / rel if rel != "." else dst
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(os.path.join(dirpath, name), target / name)
+            n += 1
+    return n
 
 
 def _fsync_dir(path: Path) -> None:
@@ -92,10 +149,20 @@ def clean_stale(live: Path) -> list[Path]:
 
 
 def write_manifest(tmp: Path, info: dict) -> None:
-    files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
-    sizes = sum((tmp / f).stat().st_size for f in files)
-    body = dict(info, files=len(files), bytes=sizes)
-    (tmp / MANIFEST).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    files = sizes = 0
+    for dirpath, _dirs, names in os.walk(tmp):
+        for name in names:
+            files += 1
+            sizes += os.lstat(os.path.join(dirpath, name)).st_size
+    body = dict(info, files=files, bytes=sizes)
+    write_new(tmp / MANIFEST, (json.dumps(body, indent=2) + "\n").encode("utf-8"))
+
+
+def read_manifest(live: Path) -> dict | None:
+    try:
+        return json.loads((live / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def swap_in(tmp: Path, live: Path) -> None:

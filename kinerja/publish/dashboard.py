@@ -14,18 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from kinerja.publish.atomic import write_new
 from kinerja.publish.masking import mask_text, nip_sql
-from kinerja.publish.source import (PERIOD_ORDER_SQL, PERIODS, create_units_view, latest_period,
-                                    require_marts)
+from kinerja.publish.source import PERIOD_ORDER_SQL, PERIODS, latest_period, require_marts
 
 STATIC_DIR = Path(__file__).with_name("static")
-ACH_ROWS_PER_BATCH = 1_000_000  # achievement rows per unit batch (bounds DuckDB's result size)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -42,22 +40,34 @@ def _periods_list_sql(expr_by_period: str) -> str:
     return "[" + ", ".join(expr_by_period.format(p=p) for p in PERIODS) + "]"
 
 
-def _setup(con, as_of: date | None) -> None:
+def dashboard_year(con):
+    """The year the dashboard shows: the latest year with KKs (past years stay in the recap)."""
+    return con.execute("select max(year) from marts.nko").fetchall()[0][0]
+
+
+def _year_sql(year) -> str:
+    return "null" if year is None else str(int(year))
+
+
+def _setup(con, year) -> None:
+    """Temp tables of the dashboard (`pub_units` must exist: `source.create_units_view`)."""
     require_marts(con, "nko", "iku_achievement", "contract_lines", "cascading_edges",
                   "audit_findings")
-    create_units_view(con, as_of)
+    y = _year_sql(year)
     # Units that KKs name but the unit feed does not know: shown as extra roots, never dropped.
-    con.execute("""
-        insert into pub_units
+    con.execute(f"""
+        create or replace temp table pub_tree_units as
+        select * from pub_units
+        union all
         select distinct unit_id, null, unit_id || ' (unit tidak dikenal)', null, false
-        from marts.nko where unit_id not in (select unit_id from pub_units)
+        from marts.nko where year = {y} and unit_id not in (select unit_id from pub_units)
     """)
     # The KK heading a unit per period. After a komplemen both the predecessor's and the
     # successor's KK are is_unit_head; each has rows only for its own periods, and where both
     # have one the successor (a contract in marts.komplemen_targets) wins.
     has_komplemen = bool(con.execute(
         "select count(*) from information_schema.tables "
-        "where table_schema='marts' and table_name='komplemen_targets'").fetchone()[0])
+        "where table_schema='marts' and table_name='komplemen_targets'").fetchall()[0][0])
     successors = ("select distinct contract_id from marts.komplemen_targets" if has_komplemen
                   else "select null::varchar as contract_id where false")
     con.execute(f"""
@@ -66,12 +76,28 @@ def _setup(con, as_of: date | None) -> None:
                arg_max(contract_id, (contract_id in ({successors}))::int * 2 - (nko is null)::int) as contract_id,
                arg_max(nko, (contract_id in ({successors}))::int * 2 - (nko is null)::int) as nko,
                arg_max(grade, (contract_id in ({successors}))::int * 2 - (nko is null)::int) as grade
-        from marts.nko where is_unit_head
+        from marts.nko where is_unit_head and year = {y}
         group by unit_id, period
     """)
-    con.execute("""
+    con.execute(f"""
         create or replace temp table pub_kk_unit as
-        select contract_id, any_value(unit_id) as unit_id from marts.nko group by contract_id
+        select contract_id, any_value(unit_id) as unit_id from marts.nko where year = {y}
+        group by contract_id
+    """)
+    # the cascading links of every IKU line, upwards (parents) and downwards (children)
+    con.execute("""
+        create or replace temp table pub_up as
+        select child_contract_id as contract_id, child_iku_code as iku_code,
+               to_json(list(json_array(parent_contract_id, parent_iku_code, parent_unit_id,
+                                       cascade_type) order by parent_contract_id)) as parents
+        from marts.cascading_edges group by all
+    """)
+    con.execute("""
+        create or replace temp table pub_down as
+        select parent_contract_id as contract_id, parent_iku_code as iku_code,
+               to_json(list(json_array(child_contract_id, child_iku_code, child_unit_id, cascade_type)
+                            order by child_unit_id, child_contract_id, child_iku_code)) as children
+        from marts.cascading_edges group by all
     """)
     con.execute("""
         create or replace temp table pub_findings as
@@ -81,7 +107,7 @@ def _setup(con, as_of: date | None) -> None:
 
 def _tree(con, meta: dict) -> dict:
     rows = con.execute(f"""
-        with kk as (select unit_id, count(distinct contract_id) as n from marts.nko group by unit_id),
+        with kk as (select unit_id, count(distinct contract_id) as n from pub_kk_unit group by unit_id),
         fi as (select unit_id, count(*) filter (where severity = 'error') as e,
                       count(*) filter (where severity <> 'error') as w
                from pub_findings group by unit_id),
@@ -92,7 +118,7 @@ def _tree(con, meta: dict) -> dict:
                from pub_unit_nko group by unit_id)
         select u.unit_id, u.parent_unit_id, u.unit_name, u.unit_level, u.closed,
                coalesce(kk.n, 0), coalesce(fi.e, 0), coalesce(fi.w, 0), un.v, un.g, un.h
-        from pub_units u left join kk using (unit_id) left join fi using (unit_id)
+        from pub_tree_units u left join kk using (unit_id) left join fi using (unit_id)
         left join un using (unit_id)
         order by u.unit_level nulls last, u.unit_name, u.unit_id
     """).fetchall()
@@ -105,12 +131,12 @@ def _tree(con, meta: dict) -> dict:
     return {"meta": meta, "periods": list(PERIODS), "units": units}
 
 
-def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
-    """One row per unit: (unit_id, JSON of its KKs with lines, achievements, cascading, findings)."""
+def unit_payload_sql(mask_nip: bool, year) -> str:
+    """One row per unit of the batch `$batch` of `pub_work` in the dashboard year:
+    (unit_id, JSON of its KKs with lines, achievements, cascading, findings)."""
     return f"""
     with kk_units as (
-        select unit_id from pub_kk_unit group by unit_id
-        having hash(unit_id) % {batches} = $batch
+        select unit_id from pub_work where batch = $batch and year = {_year_sql(year)}
     ),
     ach as (
         select a.contract_id, a.iku_code,
@@ -136,18 +162,6 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
         select l.* from marts.contract_lines l join pub_kk_unit k using (contract_id)
         where k.unit_id in (select unit_id from kk_units)
     ),
-    up as (  -- the parent IKU each line carries (cascading edges, child side)
-        select child_contract_id as contract_id, child_iku_code as iku_code,
-               list(json_array(parent_contract_id, parent_iku_code, parent_unit_id, cascade_type)
-                    order by parent_contract_id) as parents
-        from marts.cascading_edges group by all
-    ),
-    down as (  -- the child IKUs that carry each line
-        select parent_contract_id as contract_id, parent_iku_code as iku_code,
-               list(json_array(child_contract_id, child_iku_code, child_unit_id, cascade_type)
-                    order by child_unit_id, child_contract_id, child_iku_code) as children
-        from marts.cascading_edges group by all
-    ),
     lines as (
         select coalesce(ach.contract_id, cl.contract_id) as contract_id,
                coalesce(ach.iku_code, cl.iku_code) as iku_code,
@@ -165,12 +179,12 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
                    'ct', cl.cascade_type,
                    'v', cl.version,
                    'a', coalesce(ach.per, '{{}}'::json),
-                   'up', coalesce(to_json(up.parents), '[]'::json),
-                   'down', coalesce(to_json(down.children), '[]'::json)) as j
+                   'up', coalesce(up.parents, '[]'::json),
+                   'down', coalesce(down.children, '[]'::json)) as j
         from ach full join cl on cl.contract_id = ach.contract_id and cl.iku_code = ach.iku_code
-        left join up on up.contract_id = coalesce(ach.contract_id, cl.contract_id)
+        left join pub_up up on up.contract_id = coalesce(ach.contract_id, cl.contract_id)
                     and up.iku_code = coalesce(ach.iku_code, cl.iku_code)
-        left join down on down.contract_id = coalesce(ach.contract_id, cl.contract_id)
+        left join pub_down down on down.contract_id = coalesce(ach.contract_id, cl.contract_id)
                       and down.iku_code = coalesce(ach.iku_code, cl.iku_code)
     ),
     holders as (  -- the accountable holder per period (a Plt can differ from Q3 on)
@@ -183,6 +197,9 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
               group by contract_id, period)
         group by contract_id
     ),
+    kl as (
+        select contract_id, to_json(list(j order by iku_code)) as lines from lines group by all
+    ),
     kks as (
         select n.unit_id, n.contract_id,
                json_object(
@@ -192,64 +209,48 @@ def _unit_payload_sql(mask_nip: bool, batches: int) -> str:
                    'hp', coalesce(any_value(h.hp), '{{}}'::json),
                    'v', {_periods_list_sql("round(max(n.nko) filter (where n.period = '{p}'), 6)")},
                    'g', {_periods_list_sql("max(n.grade) filter (where n.period = '{p}')")},
-                   's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")}
-               ) as head_json,
+                   's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")},
+                   'lines', coalesce(any_value(kl.lines), '[]'::json)
+               ) as j,
                bool_or(n.is_unit_head) as is_head
-        from marts.nko n left join holders h using (contract_id)
-        where n.unit_id in (select unit_id from kk_units)
+        from marts.nko n left join holders h using (contract_id) left join kl using (contract_id)
+        where n.unit_id in (select unit_id from kk_units) and n.year = {_year_sql(year)}
         group by n.unit_id, n.contract_id
-    ),
-    kk_full as (
-        select k.unit_id, k.contract_id, k.is_head,
-               json_merge_patch(k.head_json, json_object('lines',
-                   coalesce(to_json(list(l.j order by l.iku_code)
-                                    filter (where l.j is not null)), '[]'::json))) as j
-        from kks k left join lines l using (contract_id)
-        group by k.unit_id, k.contract_id, k.is_head, k.head_json
     ),
     fnd as (
         select unit_id, list(json_object('id', finding_id, 'r', rule, 's', severity,
                                          'kk', contract_id, 'i', iku_code, 'p', period,
                                          'd', {'kinerja_mask_text(detail)' if mask_nip else 'detail'})
-                             order by severity, rule, contract_id, iku_code, period) as f
+                             order by severity, rule, contract_id, iku_code, period, finding_id) as f
         from pub_findings where unit_id in (select unit_id from kk_units)
         group by unit_id
     )
     select k.unit_id,
            json_object('kks', to_json(list(k.j order by k.is_head desc, k.contract_id)),
                        'findings', coalesce(to_json(any_value(fnd.f)), '[]'::json)) as payload
-    from kk_full k left join fnd using (unit_id)
+    from kks k left join fnd using (unit_id)
     group by k.unit_id
     """
 
 
-def write_unit_files(con, data_dir: Path, mask_nip: bool) -> int:
-    """data/unit/<key>.js per unit that has KKs; returns the number of files."""
-    unit_dir = data_dir / "unit"
-    unit_dir.mkdir(parents=True, exist_ok=True)
+def register_functions(con) -> None:
     # finding details are free text that may quote a NIP: masked with the one text rule
     try:
         con.create_function("kinerja_mask_text", mask_text, ["VARCHAR"], "VARCHAR")
     except duckdb.CatalogException:
         pass  # registered by an earlier publish on this connection
-    total = con.execute("select count(*) from marts.iku_achievement").fetchall()[0][0]
-    batches = max(1, -(-total // ACH_ROWS_PER_BATCH))
-    sql = _unit_payload_sql(mask_nip, batches)
-    written = 0
-    for batch in range(batches):
-        cur = con.execute(sql, {"batch": batch})
-        while rows := cur.fetchmany(200):
-            for unit_id, payload in rows:
-                text = f"window.KINERJA.load({json.dumps(unit_id)}, {payload});\n"
-                (unit_dir / f"{unit_file_key(unit_id)}.js").write_text(text, encoding="utf-8")
-                written += 1
-    return written
 
 
-def _meta(con, as_of: date | None, check_report, mask_nip: bool, data_docs: str | None) -> dict:
+def unit_file(unit_id: str, payload) -> tuple[str, list]:
+    """(path under data/, chunks of bytes) of one unit's dashboard data (`payload`: UTF-8 JSON)."""
+    return (f"unit/{unit_file_key(unit_id)}.js",
+            [f"window.KINERJA.load({json.dumps(unit_id)}, ".encode("utf-8"), payload, b");\n"])
+
+
+def _meta(con, as_of: date | None, check_report, mask_nip: bool, data_docs: str | None,
+          year) -> dict:
     verdict = getattr(check_report, "verdict", None) if check_report is not None else None
     warnings = list(getattr(check_report, "warnings", None) or [])
-    year = con.execute("select max(year) from marts.nko").fetchone()[0]
     return {
         "as_of": as_of.isoformat() if as_of else None,
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -265,19 +266,18 @@ def _meta(con, as_of: date | None, check_report, mask_nip: bool, data_docs: str 
 
 
 def write_dashboard(con, out_dir: Path, as_of: date | None, check_report, mask_nip: bool = True,
-                    data_docs: str | None = "data-docs/index.html") -> list[Path]:
-    """Write the dashboard into out_dir; returns [index.html, data/tree.js]."""
-    _setup(con, as_of)
+                    data_docs: str | None = "data-docs/index.html", year=None) -> list[Path]:
+    """The dashboard's global files: data/tree.js, index.html, assets/ (needs `_setup`).
+
+    The unit files (data/unit/<key>.js) are written by `kinerja.publish.units`.
+    """
     data_dir = out_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    tree = _tree(con, _meta(con, as_of, check_report, mask_nip, data_docs))
-    (data_dir / "tree.js").write_text(
-        "window.KINERJA.tree(" + json.dumps(tree, separators=(",", ":"), ensure_ascii=False) + ");\n",
-        encoding="utf-8")
-    write_unit_files(con, data_dir, mask_nip)
-    assets = out_dir / "assets"
-    assets.mkdir(exist_ok=True)
+    tree = _tree(con, _meta(con, as_of, check_report, mask_nip, data_docs, year))
+    write_new(data_dir / "tree.js", (
+        "window.KINERJA.tree(" + json.dumps(tree, separators=(",", ":"), ensure_ascii=False)
+        + ");\n").encode("utf-8"))
     for name in ("app.js", "style.css"):
-        shutil.copyfile(STATIC_DIR / name, assets / name)
-    shutil.copyfile(STATIC_DIR / "index.html", out_dir / "index.html")
+        write_new(out_dir / "assets" / name, (STATIC_DIR / name).read_bytes())
+    write_new(out_dir / "index.html", (STATIC_DIR / "index.html").read_bytes())
     return [out_dir / "index.html", data_dir / "tree.js"]

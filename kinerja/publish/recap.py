@@ -2,8 +2,9 @@
 
 Rows come from `marts.iku_achievement` joined to the KK's `marts.nko` for the same period and to
 the unit tree at the as-of date. One SQL query (`recap_sql`) defines the rows for every format, so
-the CSV, the workbook and `kinerja recap` can never disagree. The holder's NIP is masked in SQL
-with the rule of `masking.py`.
+the CSVs, the workbooks and `kinerja recap` can never disagree. The recap is published per unit and
+year (recap/<year>/<unit>.csv and .xlsx, listed in recap/index.csv). The holder's NIP is masked in
+SQL with the rule of `masking.py`.
 """
 from __future__ import annotations
 
@@ -26,8 +27,12 @@ XLSX_MAX_DATA_ROWS = 1_048_575  # a module constant so a test can lower it
 FETCH_ROWS = 20_000
 
 
-def recap_sql(mask_nip: bool = True, where: str = "") -> str:
+def recap_sql(mask_nip: bool = True, where: str = "",
+              source: str = "marts.iku_achievement", ordered: bool = True) -> str:
     """The recap rows (needs the temp table `pub_units` of `source.create_units_view`)."""
+    order = (f"""order by u.unit_level nulls last, a.unit_id, coalesce(n.is_unit_head, false) desc,
+                 a.contract_id, a.iku_code, {PERIOD_ORDER_SQL.format(col='a.period')}"""
+             if ordered else "")
     return f"""
         select a.year, u.unit_level, a.unit_id, u.unit_name, a.position_id, a.contract_id,
                coalesce(n.is_unit_head, false) as is_unit_head,
@@ -35,12 +40,11 @@ def recap_sql(mask_nip: bool = True, where: str = "") -> str:
                a.iku_code, a.iku_name, a.perspective, a.weight, a.period,
                a.target, a.realisation, a.ici, a.colour,
                n.nko as kk_nko, n.grade as kk_grade
-        from marts.iku_achievement a
+        from {source} a
         left join marts.nko n on n.contract_id = a.contract_id and n.period = a.period
         left join pub_units u on u.unit_id = a.unit_id
         {where}
-        order by u.unit_level nulls last, a.unit_id, coalesce(n.is_unit_head, false) desc,
-                 a.contract_id, a.iku_code, {PERIOD_ORDER_SQL.format(col='a.period')}
+        {order}
     """
 
 
@@ -49,17 +53,15 @@ def _prepare(con, as_of: date | None) -> None:
     create_units_view(con, as_of)
 
 
-def write_csv(con, path: Path, mask_nip: bool = True) -> Path:
-    """All recap rows in one CSV (DuckDB COPY streams it; no frame in Python memory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    target = str(path).replace("'", "''")
-    con.execute(f"copy ({recap_sql(mask_nip)}) to '{target}' (header, delimiter ',')")
-    return path
+def recap_file(year, unit_id: str | None, ext: str) -> str:
+    """Path of a unit's recap file, relative to recap/: `<year>/<unit key>.<ext>`."""
+    from kinerja.publish.dashboard import unit_file_key
+
+    return f"{year}/{unit_file_key(unit_id) if unit_id is not None else '_unknown'}.{ext}"
 
 
-def _sheet_title(level: int | None, part: int) -> str:
-    base = f"L{level} {LEVEL_NAMES.get(level, '')}".strip() if level is not None else "Unit lain"
-    base = base.replace("/", "-")[:26]  # Excel: <= 31 chars, no '/'
+def _sheet_title(year, part: int) -> str:
+    base = f"Rekap IKU {year}"
     return base if part == 1 else f"{base} ({part})"
 
 
@@ -67,39 +69,90 @@ XLSX_KINDS = {**{c: "number" for c in NUMERIC}, "year": "int", "unit_level": "in
               "is_unit_head": "bool"}
 XLSX_WIDTHS = {"unit_name": 36, "iku_name": 48, "holder_nip": 20, "unit_id": 16, "position_id": 20,
                "contract_id": 16, "perspective": 16, "kk_grade": 12}
+CSV_HEADER = ",".join(COLUMNS) + "\n"
 
 
-def write_xlsx(con, path: Path, mask_nip: bool = True) -> Path:
-    """One sheet per unit level (split at Excel's row limit), streamed (see xlsx.py)."""
-    from kinerja.publish.xlsx import MAX_DATA_ROWS, RowFeed, XlsxWriter, row_xml_sql
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    counts = con.execute(
-        "select u.unit_level, count(*) from marts.iku_achievement a "
-        "left join pub_units u on u.unit_id = a.unit_id group by 1 order by 1 nulls last").fetchall()
-    plan = []  # (level, part, rows in that sheet)
-    for level, n in counts:
-        parts = max(1, -(-n // XLSX_MAX_DATA_ROWS))
-        plan += [(level, p + 1, min(XLSX_MAX_DATA_ROWS, n - p * XLSX_MAX_DATA_ROWS))
-                 for p in range(parts)]
-    if not plan:
-        plan = [(None, 1, 0)]
-    book = XlsxWriter(path, [_sheet_title(lv, part) for lv, part, _ in plan], XLSX_WIDTHS)
-    row_sql = row_xml_sql([(c, XLSX_KINDS.get(c, "text")) for c in COLUMNS])
-    feeds = {}
-    for level, part, n in plan:
-        if level not in feeds:
-            cond = "where u.unit_level is null" if level is None else f"where u.unit_level = {int(level)}"
-            feeds[level] = RowFeed(con.execute(f"select {row_sql} from ({recap_sql(mask_nip, cond)})"))
-        book.write_sheet(list(COLUMNS), feeds[level].take(n))
-    book.close()
-    return path
+def _csv_field_sql(col: str, kind: str) -> str:
+    """One CSV field (RFC 4180: quoted only when it holds a comma, quote or line break)."""
+    c = f'"{col}"'
+    if kind == "bool":
+        return f"coalesce(case when {c} then 'true' else 'false' end, '')"
+    if kind != "text":
+        return f"coalesce(cast({c} as varchar), '')"
+    v = f"cast({c} as varchar)"
+    return (f"coalesce(case when regexp_matches({v}, '[\",\\r\\n]') "
+            f"then '\"' || replace({v}, '\"', '\"\"') || '\"' else {v} end, '')")
 
 
-def write_recap(con, out_dir: Path, as_of: date | None, mask_nip: bool = True) -> list[Path]:
-    _prepare(con, as_of)
-    return [write_csv(con, out_dir / "iku_recap.csv", mask_nip),
-            write_xlsx(con, out_dir / "iku_recap.xlsx", mask_nip)]
+def unit_recap_sql(mask_nip: bool) -> str:
+    """The recap rows of the batch `$batch` in `pub_work`, sorted by unit (`seq`) and in recap
+    order within it (head KK first, KK, IKU, period), each as its CSV line and its `<row>` XML.
+
+    Rows, not one aggregate per unit: a unit's lines are then contiguous in DuckDB's Arrow output
+    and a file is one slice of its buffer (`units.py`). Sorting first and rendering after keeps
+    the rendered strings out of the sort (about half the cost of `string_agg ... order by`).
+    """
+    from kinerja.publish.xlsx import row_xml_sql
+
+    kinds = [(c, XLSX_KINDS.get(c, "text")) for c in COLUMNS]
+    csv_line = "concat(" + ", ',', ".join(_csv_field_sql(c, k) for c, k in kinds) + ", chr(10))"
+    base = recap_sql(mask_nip, source="(select * from marts.iku_achievement where (year, unit_id) "
+                                      "in (select (year, unit_id) from pub_work where batch = $batch))",
+                     ordered=False)
+    return f"""
+        select r.seq, {csv_line} as csv, {row_xml_sql(kinds)} as xml
+        from (select r.*, w.seq from ({base}) r join pub_work w using (year, unit_id)
+              order by w.seq, is_unit_head desc, contract_id, iku_code,
+                       {PERIOD_ORDER_SQL.format(col='period')}) r
+    """
+
+
+def unit_recap_files(year, unit_id, n: int, csv_body: list, xml: list) -> list[tuple[str, list]]:
+    """(path under recap/, chunks of bytes) of one unit's CSV and XLSX; the bodies are lists of
+    UTF-8 buffers (slices of DuckDB's Arrow strings, not copied)."""
+    from kinerja.publish.xlsx import split_rows, workbook_bytes
+
+    sheets = [(_sheet_title(year, i + 1), x, k)
+              for i, (x, k) in enumerate(split_rows(xml, n, XLSX_MAX_DATA_ROWS))]
+    return [(recap_file(year, unit_id, "csv"), [CSV_HEADER.encode(), *csv_body]),
+            (recap_file(year, unit_id, "xlsx"),
+             [workbook_bytes(list(COLUMNS), sheets, XLSX_WIDTHS)])]
+
+
+INDEX_COLUMNS = ("year", "unit_level", "unit_id", "unit_name", "parent_unit_id", "kks", "rows",
+                 "csv", "xlsx")
+
+
+def write_indexes(con, out_dir: Path) -> list[Path]:
+    """recap/index.csv (one line per unit and year: names, counts, its two files) and
+    recap/kk_index.csv (year, contract_id, unit_id: where each KK is published).
+
+    Both are global files, rewritten every night. kk_index.csv is also how an incremental
+    publication finds the unit a changed KK was published under before it moved.
+    """
+    import csv
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = con.execute("""
+        select a.year, u.unit_level, a.unit_id, u.unit_name, u.parent_unit_id,
+               count(distinct a.contract_id), count(*)
+        from marts.iku_achievement a left join pub_units u using (unit_id)
+        group by all order by a.year, u.unit_level nulls last, a.unit_id
+    """).fetchall()
+    index = out_dir / "index.csv"
+    index.unlink(missing_ok=True)  # never write into a file hard-linked from the previous night
+    with open(index, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(INDEX_COLUMNS)
+        for year, level, uid, name, parent, kks, n in rows:
+            w.writerow([year, level, uid, name, parent, kks, n, recap_file(year, uid, "csv"),
+                        recap_file(year, uid, "xlsx")])
+    kk = out_dir / "kk_index.csv"
+    kk.unlink(missing_ok=True)
+    target = str(kk).replace("'", "''")
+    con.execute(f"copy (select year, contract_id, unit_id from pub_kk order by all) "
+                f"to '{target}' (header, delimiter ',')")
+    return [index, kk]
 
 
 # ---------------------------------------------------------------- terminal table (kinerja recap)

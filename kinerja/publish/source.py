@@ -11,6 +11,10 @@ from pathlib import Path
 
 import duckdb
 
+# The read-only publication connection is bounded (DuckDB's default is 80% of RAM): the batch runs
+# next to other processes and publication works in unit batches that never need more than this.
+MEMORY_LIMIT = "1800MB"
+
 # Report order of DOMAIN.md section 3.
 PERIODS = ("Q1", "Q2", "S1", "Q3", "SDQ3", "Q4", "Y")
 PERIOD_ORDER_SQL = "list_position(['Q1','Q2','S1','Q3','SDQ3','Q4','Y'], {col})"
@@ -43,6 +47,7 @@ def connect(warehouse: Path | str):
                             f"({str(exc).splitlines()[0][:120]})") from exc
     # DuckDB draws a progress bar on stderr for long queries; the batch log is not a terminal
     con.execute("set enable_progress_bar = false")
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     try:
         yield con
     finally:
@@ -52,7 +57,7 @@ def connect(warehouse: Path | str):
 def _has_relation(con, schema: str, name: str) -> bool:
     return bool(con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name]).fetchone()[0])
+        [schema, name]).fetchall()[0][0])
 
 
 def require_marts(con, *names: str) -> None:
@@ -98,6 +103,17 @@ def create_units_view(con, as_of: date | None) -> None:
     """)
 
 
+def tree_fingerprint(con) -> str:
+    """A digest of `pub_units` (ids, parents, names, levels, closed): the unit tree a recap row's
+    unit name and level come from. An incremental publication needs it unchanged."""
+    return con.execute("""
+        select coalesce(md5(string_agg(concat_ws('|', unit_id, coalesce(parent_unit_id, '-'),
+                                                 unit_name, coalesce(unit_level::varchar, '-'),
+                                                 closed::varchar), chr(10) order by unit_id)), '')
+        from pub_units
+    """).fetchall()[0][0]
+
+
 def latest_period(con, unit: str | None = None) -> str | None:
     """The default period: the latest (report order) that is substantially reported.
 
@@ -115,5 +131,5 @@ def latest_period(con, unit: str | None = None) -> str | None:
         order by (scored > 0 and scored * 2 >= (select max(scored) from per)) desc,
                  {PERIOD_ORDER_SQL.format(col='period')} desc
         limit 1
-    """, params).fetchone()
-    return row[0] if row else None
+    """, params).fetchall()
+    return row[0][0] if row else None
