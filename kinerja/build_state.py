@@ -119,6 +119,10 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
         if mode == "full":
             for schema in DBT_SCHEMAS:
                 con.execute(f"drop schema if exists {schema} cascade")
+            for table in CASCADING_ROWS:  # left by a build that did not finish
+                con.execute(f"drop table if exists {table}")
+        else:
+            _keep_cascading_rows(con)
         build_id = (last[0] if last else 0) + 1
         con.execute("""
             insert into build.runs (build_id, as_of, mode, reason, code_fingerprint, watermark,
@@ -131,17 +135,59 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
     return BuildPlan(build_id, mode, reason, as_of)
 
 
+# The cascading rows of the last build, kept while an incremental build recomputes whole years of
+# them: the KKs whose edges or findings differ afterwards (a parent or child of a changed KK) are
+# changed too, for publication.
+CASCADING_ROWS = {
+    "build.before_cascading_edges": "select * from marts.cascading_edges",
+    "build.before_cascading_findings":
+        "select * from marts.audit_findings where rule like 'CASCADE_%'",
+}
+
+
+def _keep_cascading_rows(con) -> None:
+    for table, rows in CASCADING_ROWS.items():
+        con.execute(f"create or replace table {table} as {rows}")
+
+
+def _cascading_changes_sql() -> str:
+    (edges, before_edges), (findings, before_findings) = (
+        (rows, table) for table, rows in CASCADING_ROWS.items())
+    return f"""
+        with edges as (
+            ({edges} except all select * from {before_edges})
+            union all
+            (select * from {before_edges} except all {edges})
+        ),
+        findings as (
+            ({findings} except all select * from {before_findings})
+            union all
+            (select * from {before_findings} except all {findings})
+        )
+        select child_contract_id as contract_id, year from edges
+        union select parent_contract_id, year from edges
+        union select contract_id, year from findings
+    """
+
+
 def finish_build(warehouse: Path, plan: BuildPlan) -> int:
     """Record the build's changed contracts and mark it done; returns how many changed."""
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("begin")
         if plan.mode == "incremental":
-            con.execute("""
+            con.execute(f"""
                 insert into build.dirty_contracts
-                select ?, contract_id, year from intermediate.int_dirty_contracts
-                where in_fold or is_neighbour
+                select ?, contract_id, any_value(year) from (
+                    select contract_id, year from intermediate.int_dirty_contracts where in_fold
+                    union all
+                    select * from ({_cascading_changes_sql()})
+                )
+                where contract_id is not null
+                group by contract_id
             """, [plan.build_id])
+            for table in CASCADING_ROWS:
+                con.execute(f"drop table if exists {table}")
         changed = con.execute("select count(*) from build.dirty_contracts where build_id = ?",
                               [plan.build_id]).fetchone()[0]
         con.execute("update build.runs set status = 'done', finished_at = now()::timestamp "

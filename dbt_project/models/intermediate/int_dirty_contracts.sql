@@ -4,10 +4,9 @@
 -- ingested, or recorded after the previous as-of; or the as-of passed a date on which a rule
 -- about the as-of itself changes its verdict (then its whole year). Closed over komplemen
 -- chains, since a successor's targets and a predecessor's end depend on each other.
--- is_neighbour: a cascading parent or child of such a contract, whose cascading edges and
--- findings may change with it (publication rewrites it too).
 -- in_changed_year: every contract of a year with an in_fold contract; the cascading models,
--- which compare KKs across the year, recompute these.
+-- which compare KKs across the year, recompute these (kinerja/build_state.py then finds the
+-- cascading parents and children whose edges or findings really changed).
 {{ config(materialized='table', meta={'changed_by': 'never'}) }}
 
 {% if build_mode() == 'incremental' %}
@@ -20,7 +19,7 @@ with recursive build as (
 ),
 
 events as (
-    select e.contract_id, e.year, e.event_type, e.replaces_contract_id, e.parent_contract_id,
+    select e.contract_id, e.year, e.event_type, e.replaces_contract_id,
            e.recorded_at, e.ingested_at
     from {{ source('raw', 'contract_events') }} as e
     where e.recorded_at < {{ knowledge_cutoff() }}
@@ -69,21 +68,6 @@ fold(contract_id) as (
     select l.b from fold inner join chain_links as l on l.a = fold.contract_id
 ),
 
--- the superiors and subordinates named by any event, in either direction
-cascade_links as (
-    select contract_id as a, parent_contract_id as b
-    from events where parent_contract_id is not null
-    union
-    select parent_contract_id, contract_id
-    from events where parent_contract_id is not null
-),
-
-neighbours(contract_id) as (
-    select l.b from fold inner join cascade_links as l on l.a = fold.contract_id
-    union
-    select l.b from neighbours inner join chain_links as l on l.a = neighbours.contract_id
-),
-
 changed_years as (
     select distinct c.year
     from fold inner join contract_years as c using (contract_id)
@@ -92,8 +76,6 @@ changed_years as (
 listed as (
     select contract_id from fold
     union
-    select contract_id from neighbours
-    union
     select contract_id from contract_years where year in (select year from changed_years)
 )
 
@@ -101,8 +83,6 @@ select
     l.contract_id,
     c.year,
     l.contract_id in (select contract_id from fold) as in_fold,
-    l.contract_id not in (select contract_id from fold)
-        and l.contract_id in (select contract_id from neighbours) as is_neighbour,
     coalesce(c.year in (select year from changed_years), false) as in_changed_year
 from listed as l
 left join contract_years as c using (contract_id)
@@ -110,7 +90,7 @@ where l.contract_id is not null
 
 {% else %}
 select cast(null as varchar) as contract_id, cast(null as integer) as year,
-       cast(null as boolean) as in_fold, cast(null as boolean) as is_neighbour,
+       cast(null as boolean) as in_fold,
        cast(null as boolean) as in_changed_year
 where false
 {% endif %}
