@@ -152,6 +152,13 @@ def publish_step(cfg: BatchConfig, check_report, progress: Callable[[str], None]
         return publish(cfg.warehouse, cfg.publish_dir, cfg.as_of, check_report, mask_nip=cfg.mask_nip)
 
 
+def _publication_mode() -> dict[str, Any]:
+    """Full or incremental, and how many units the publication wrote (kinerja.publish.LAST)."""
+    from kinerja.publish import LAST
+
+    return {k: LAST[k] for k in ("mode", "units") if k in LAST}
+
+
 def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()
     result = step()
@@ -175,5 +182,6 @@ def run_batch(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> Batch
         summary.steps["check"] = {"warnings": len(report.warnings), "seconds": seconds}
 
         summary.published, seconds = _timed(lambda: publish_step(cfg, report, progress))
-        summary.steps["publish"] = {"files": len(summary.published), "seconds": seconds}
+        summary.steps["publish"] = {"files": len(summary.published), **_publication_mode(),
+                                    "seconds": seconds}
     return summary

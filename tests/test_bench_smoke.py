@@ -40,6 +40,12 @@ def test_bench_tiny_writes_every_figure(tmp_path):
     assert result["floor_vs_dbt"]["equal"], result["floor_vs_dbt"]
     assert result["night_rows"]["events"] >= 1 and result["night_rows"]["reports"] >= 1
     assert result["multiyear_full_batch"]["wall_s"] > 0
+    # the nights are incremental builds and publications on top of the full batch
+    for night in ("night_steps", "multiyear_night_steps"):
+        assert result[night]["build"]["mode"] == "incremental", result[night]
+        assert result[night]["publish"]["mode"] == "incremental", result[night]
+    assert result["batch_steps_inside_full_batch"]  # the full batch itself was full
+    assert "(incremental, " in md.read_text()
     assert result["dbt_nodes_full_build"][0]["total_nodes"] > 0
     assert result["machine"]["cpus"] >= 1 and result["load_average"]["end"]
     text = md.read_text()

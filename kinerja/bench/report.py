@@ -23,6 +23,15 @@ def _cell(f: dict, unit: str = "") -> str:
     return f"{f['median']:g}{unit} ({f['min']:g}-{f['max']:g})"
 
 
+def _mode(step: dict) -> str:
+    """' (incremental, 1,234 changed contracts)' for a build or publication step, else ''."""
+    if "mode" not in step:
+        return ""
+    count = step.get("changed_contracts", step.get("units"))
+    what = "changed contracts" if "changed_contracts" in step else "units written"
+    return f" ({step['mode']}" + (f", {count:,} {what})" if count is not None else ")")
+
+
 def render(result: dict) -> str:
     f, ratios = result["figures"], result["ratios"]
     mach = result["machine"]
@@ -57,9 +66,11 @@ def render(result: dict) -> str:
     if inside:
         lines += ["", "Steps inside the full batch (seconds, median (min-max)): " + ", ".join(
             f"{k} {_cell(v)}" for k, v in inside.items()) + "."]
-    if "night_steps" in result:
-        lines.append("Steps of the first night: " + ", ".join(
-            f"{k} {v['seconds']:g} s" for k, v in result["night_steps"].items()) + ".")
+    for key, label in (("night_steps", "the first night"),
+                       ("multiyear_night_steps", "the first multi-year night")):
+        if key in result:
+            lines.append(f"Steps of {label}: " + ", ".join(
+                f"{k} {v['seconds']:g} s{_mode(v)}" for k, v in result[key].items()) + ".")
     fl = result.get("floor_vs_dbt")
     if fl:
         lines.append(
