@@ -248,9 +248,10 @@ def published(root: Path) -> dict[str, bytes]:
         if rel.endswith(".xlsx"):  # zip member times differ; members compared by content
             with zipfile.ZipFile(io.BytesIO(data)) as book:
                 data = repr([(m.filename, book.read(m)) for m in book.infolist()]).encode()
-        if rel == "MANIFEST.json":  # `bytes` sums the data docs, whose timestamps vary in width
-            manifest = json.loads(data)
+        if rel == "MANIFEST.json":  # `bytes` sums the data docs, whose timestamps vary in width;
+            manifest = json.loads(data)  # build_id counts the warehouse's builds (its history)
             manifest.pop("bytes")
+            manifest.pop("build_id", None)
             data = json.dumps(manifest, sort_keys=True).encode()
         if rel.startswith("data/") and rel.endswith(".js"):  # key order of JSON objects varies
             data = _canonical_js(data)
