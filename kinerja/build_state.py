@@ -77,12 +77,17 @@ def code_fingerprint(project: Path = DBT_PROJECT_DIR) -> str:
     return digest.hexdigest()
 
 
+def _table_exists(con, schema: str, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables "
+                            "where table_schema = ? and table_name = ?", [schema, table]).fetchone()[0])
+
+
 def _full_reason(con, last, as_of: date, fingerprint: str) -> str | None:
     if os.environ.get("KINERJA_FULL_BUILD"):
         return "KINERJA_FULL_BUILD is set"
     if last is None:
         return "first build of this warehouse"
-    build_id, last_as_of, status, last_fingerprint = last
+    build_id, last_as_of, status, last_fingerprint, _ = last
     if status != "done":
         return f"build {build_id} did not finish ({status})"
     if last_fingerprint != fingerprint:
@@ -90,16 +95,14 @@ def _full_reason(con, last, as_of: date, fingerprint: str) -> str | None:
     if as_of < last_as_of:
         return f"the as-of date moved back ({last_as_of} -> {as_of})"
     for schema, table in REQUIRED_TABLES:
-        if not con.execute("select count(*) from information_schema.tables "
-                           "where table_schema = ? and table_name = ?", [schema, table]).fetchone()[0]:
+        if not _table_exists(con, schema, table):
             return f"{schema}.{table} is missing"
     return None
 
 
 def _watermark(con):
     parts = [f"(select max(ingested_at) from raw.{t})" for t in ("contract_events", "realisations")
-             if con.execute("select count(*) from information_schema.tables "
-                            "where table_schema = 'raw' and table_name = ?", [t]).fetchone()[0]]
+             if _table_exists(con, "raw", t)]
     return con.execute(f"select greatest({', '.join(parts)})").fetchone()[0] if parts else None
 
 
@@ -109,12 +112,11 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(SCHEMA_SQL)
-        last = con.execute("select build_id, as_of, status, code_fingerprint from build.runs "
-                           "order by build_id desc limit 1").fetchone()
+        last = con.execute("select build_id, as_of, status, code_fingerprint, watermark "
+                           "from build.runs order by build_id desc limit 1").fetchone()
         reason = _full_reason(con, last, as_of, fingerprint)
         mode = "full" if reason else "incremental"
-        prev = con.execute("select build_id, as_of, watermark from build.runs "
-                           "where build_id = ?", [last[0]]).fetchone() if last else (None,) * 3
+        prev = (last[0], last[1], last[4]) if last else (None,) * 3
         con.execute("begin")
         if mode == "full":
             for schema in DBT_SCHEMAS:
