@@ -569,3 +569,74 @@ def test_unit_rows_span_record_batches():
     rows = _Strings(pa.chunked_array([["a", "bc"], ["d"], [], ["éf", "g"]]))
     assert b"".join(rows.span(1, 4)) == "bcdéf".encode()
     assert b"".join(rows.span(0, 5)) == "abcdéfg".encode() and rows.span(2, 2) == []
+
+
+# ------------------------------------------------------------------ per-KK fragments
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=3000), min_size=1, max_size=8))
+def test_crc_of_concatenation_and_deflate_segments(parts):
+    import zlib
+
+    from kinerja.publish import fragments
+
+    whole = b"".join(parts)
+    segments = [fragments.deflate([p[: len(p) // 2], p[len(p) // 2:]]) for p in parts]
+    assert fragments.combined(segments) == (zlib.crc32(whole), len(whole))
+    crc = 0
+    for p in parts:  # the Python form agrees too, whichever crc32_combine is in use
+        crc = fragments.crc32_combine_py(crc, zlib.crc32(p), len(p))
+    assert crc == zlib.crc32(whole)
+    # independently compressed, sync-flushed segments concatenate into one deflate stream
+    stream = b"".join(s.data for s in segments) + fragments.FINAL_BLOCK
+    d = zlib.decompressobj(-15)
+    assert d.decompress(stream) == whole and d.eof and not d.unused_data
+
+
+def test_fragment_index_points_at_each_kks_pieces(synthetic_wh, tmp_path):
+    """recap/fragments.parquet: every KK's CSV slice holds exactly its rows, its XLSX segment
+    inflates to its `<row>`s, its JSON slice is its object and its findings slice its findings."""
+    import json
+    import zlib
+
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "pub"
+    publish(synthetic_wh, out, AS_OF, None)
+    index = pq.read_table(out / "recap" / "fragments.parquet").to_pylist()
+    expected = q(synthetic_wh, "select distinct year, unit_id, contract_id from marts.iku_achievement "
+                               "union select distinct year, unit_id, contract_id from marts.nko")
+    assert sorted((r["year"], r["unit_id"], r["contract_id"]) for r in index) == sorted(expected)
+    rows_of = dict(((y, c), n) for y, c, n in q(
+        synthetic_wh, "select year, contract_id, count(*) from marts.iku_achievement group by all"))
+    findings_of = dict(q(synthetic_wh, "select contract_id, count(*) from marts.audit_findings "
+                                       "group by all"))
+    files: dict = {}
+
+    def read(path):
+        return files.setdefault(path, path.read_bytes())
+
+    seen_js = 0
+    for r in index:
+        year, unit, cid = r["year"], r["unit_id"], r["contract_id"]
+        n = rows_of.get((year, cid), 0)
+        if n:
+            text = read(out / "recap" / str(year) / f"{unit}.csv")[
+                r["csv_off"]:r["csv_off"] + r["csv_len"]].decode()
+            lines = list(csv.reader(text.splitlines()))
+            assert len(lines) == n and {row[5] for row in lines} == {cid}
+            seg = read(out / "recap" / str(year) / f"{unit}.xlsx")[
+                r["xml_off"]:r["xml_off"] + r["xml_len"]]
+            xml = zlib.decompressobj(-15).decompress(seg)
+            assert zlib.crc32(xml) == r["xml_crc"] and len(xml) == r["xml_raw"]
+            assert xml.count(b"<row>") == n and xml.count(f">{cid}<".encode()) == n
+        if r["js_off"] is not None:
+            seen_js += 1
+            js = read(out / "data" / "unit" / f"{unit}.js")
+            kk = json.loads(js[r["js_off"]:r["js_off"] + r["js_len"]])
+            assert kk["id"] == cid
+            found = js[r["jsf_off"]:r["jsf_off"] + r["jsf_len"]]
+            found = json.loads(b"[" + found + b"]") if found else []
+            assert len(found) == findings_of.get(cid, 0) and {f["kk"] for f in found} <= {cid}
+    assert seen_js == q(synthetic_wh, "select count(distinct contract_id) from marts.nko "
+                                      "where year = (select max(year) from marts.nko)")[0][0]

@@ -6,6 +6,7 @@ Layout of publish_dir (docs/PUBLICATION.md):
     index.html, assets/, data/tree.js, data/unit/<unit>.js   the offline dashboard (latest year)
     recap/<year>/<unit>.csv, .xlsx                            the IKU recap per unit and year
     recap/index.csv, recap/kk_index.csv                       which unit files exist, KK -> unit
+    recap/fragments.parquet                                   where each KK's pieces lie in them
     data-docs/index.html ...                                  Great Expectations data docs
     MANIFEST.json                                             as-of, verdict, build, counts (last)
 
@@ -18,7 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from kinerja.publish import atomic, dashboard, datadocs, incremental, recap, units
+from kinerja.publish import atomic, dashboard, datadocs, fragments, incremental, recap, units
 from kinerja.publish.source import connect, create_units_view, require_marts, tree_fingerprint
 
 LAST = {}  # what the last publish() in this process did (mode, reason, units): for the batch log
@@ -60,14 +61,15 @@ def publish(warehouse, publish_dir, as_of: date | None, check_report=None,
             previous = atomic.read_manifest(live) if incremental_ok else None
             plan = incremental.decide(con, live, previous, state)
             clock.lap("plan")
-            if plan.mode == "incremental":
+            prev = live if plan.mode == "incremental" else None
+            if prev is not None:
                 incremental.link_previous(live, tmp)
-                batches = units.plan_work(con, "pub_todo")
+                batches = units.plan_work(con, live / fragments.INDEX)
                 units.remove_files(con, tmp, year)
             else:
                 batches = units.plan_work(con)
             clock.lap("link")
-            units.write_unit_files(con, tmp, mask_nip, year, batches)
+            units.write_unit_files(con, tmp, mask_nip, year, batches, prev)
             clock.lap("units")
             n_units = con.execute("select count(*) from pub_work").fetchall()[0][0]
             top = con.execute(  # the recap of the dashboard's top unit, for the batch summary

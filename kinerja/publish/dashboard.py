@@ -132,11 +132,13 @@ def _tree(con, meta: dict) -> dict:
 
 
 def unit_payload_sql(mask_nip: bool, year) -> str:
-    """One row per unit of the batch `$batch` of `pub_work` in the dashboard year:
-    (unit_id, JSON of its KKs with lines, achievements, cascading, findings)."""
+    """One row per KK rendered in batch `$batch` of `pub_unit_kk` in the dashboard year:
+    (kid, JSON of the KK with its lines, achievements and cascading links, its findings as
+    comma-separated JSON objects or null). `units.py` puts them together into the unit's file."""
     return f"""
-    with kk_units as (
-        select unit_id from pub_work where batch = $batch and year = {_year_sql(year)}
+    with kk_sel as (
+        select kid, unit_id, contract_id from pub_unit_kk
+        where batch = $batch and render and year = {_year_sql(year)}
     ),
     ach as (
         select a.contract_id, a.iku_code,
@@ -154,13 +156,12 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                arg_max(a.weight, {PERIOD_ORDER_SQL.format(col='a.period')})
                    filter (where a.weight is not null) as weight
         from marts.iku_achievement a
-        join pub_kk_unit k using (contract_id)
-        where k.unit_id in (select unit_id from kk_units)
+        where a.contract_id in (select contract_id from kk_sel)
         group by a.contract_id, a.iku_code
     ),
     cl as (
-        select l.* from marts.contract_lines l join pub_kk_unit k using (contract_id)
-        where k.unit_id in (select unit_id from kk_units)
+        select l.* from marts.contract_lines l
+        where l.contract_id in (select contract_id from kk_sel)
     ),
     lines as (
         select coalesce(ach.contract_id, cl.contract_id) as contract_id,
@@ -192,8 +193,8 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                to_json(map_from_entries(list(struct_pack(k := period, v := {nip_sql('holder_nip', mask_nip)})
                                              order by {PERIOD_ORDER_SQL.format(col='period')}))) as hp
         from (select contract_id, period, min(holder_nip) as holder_nip  -- one per KK and period
-              from marts.iku_achievement a join pub_kk_unit k using (contract_id)
-              where k.unit_id in (select unit_id from kk_units)
+              from marts.iku_achievement
+              where contract_id in (select contract_id from kk_sel)
               group by contract_id, period)
         group by contract_id
     ),
@@ -211,25 +212,26 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                    'g', {_periods_list_sql("max(n.grade) filter (where n.period = '{p}')")},
                    's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")},
                    'lines', coalesce(any_value(kl.lines), '[]'::json)
-               ) as j,
-               bool_or(n.is_unit_head) as is_head
+               ) as j
         from marts.nko n left join holders h using (contract_id) left join kl using (contract_id)
-        where n.unit_id in (select unit_id from kk_units) and n.year = {_year_sql(year)}
+        where (n.unit_id, n.contract_id) in (select (unit_id, contract_id) from kk_sel)
+              and n.year = {_year_sql(year)}
         group by n.unit_id, n.contract_id
     ),
-    fnd as (
-        select unit_id, list(json_object('id', finding_id, 'r', rule, 's', severity,
-                                         'kk', contract_id, 'i', iku_code, 'p', period,
-                                         'd', {'kinerja_mask_text(detail)' if mask_nip else 'detail'})
-                             order by severity, rule, contract_id, iku_code, period, finding_id) as f
-        from pub_findings where unit_id in (select unit_id from kk_units)
-        group by unit_id
+    fnd as (  -- a KK's findings; the dashboard orders a unit's findings itself (app.js)
+        select unit_id, contract_id,
+               string_agg(json_object('id', finding_id, 'r', rule, 's', severity,
+                                      'kk', contract_id, 'i', iku_code, 'p', period,
+                                      'd', {'kinerja_mask_text(detail)' if mask_nip else 'detail'}
+                                      )::varchar, ','
+                          order by severity, rule, iku_code, period, finding_id) as f
+        from pub_findings
+        where (unit_id, contract_id) in (select (unit_id, contract_id) from kk_sel)
+        group by all
     )
-    select k.unit_id,
-           json_object('kks', to_json(list(k.j order by k.is_head desc, k.contract_id)),
-                       'findings', coalesce(to_json(any_value(fnd.f)), '[]'::json)) as payload
-    from kks k left join fnd using (unit_id)
-    group by k.unit_id
+    select s.kid, k.j::varchar as j, fnd.f
+    from kk_sel s join kks k using (unit_id, contract_id) left join fnd using (unit_id, contract_id)
+    order by s.kid
     """
 
 
@@ -241,10 +243,11 @@ def register_functions(con) -> None:
         pass  # registered by an earlier publish on this connection
 
 
-def unit_file(unit_id: str, payload) -> tuple[str, list]:
-    """(path under data/, chunks of bytes) of one unit's dashboard data (`payload`: UTF-8 JSON)."""
-    return (f"unit/{unit_file_key(unit_id)}.js",
-            [f"window.KINERJA.load({json.dumps(unit_id)}, ".encode("utf-8"), payload, b");\n"])
+def unit_file_frame(unit_id: str) -> tuple[bytes, bytes, bytes]:
+    """What a unit's dashboard file (data/unit/<key>.js) holds around its KKs' JSON objects and
+    around their findings: `window.KINERJA.load(<unit id>, {"kks":[`, `],"findings":[`, `]});`."""
+    return (f'window.KINERJA.load({json.dumps(unit_id)}, {{"kks":['.encode("utf-8"),
+            b'],"findings":[', b"]});\n")
 
 
 def _meta(con, as_of: date | None, check_report, mask_nip: bool, data_docs: str | None,

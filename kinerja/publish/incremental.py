@@ -28,7 +28,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMAT = 2  # publication layout version; a change forces a full publication
+from kinerja.publish import fragments
+
+FORMAT = 3  # publication layout version (3: per-KK fragments); a change forces a full one
 
 
 @dataclass
@@ -78,13 +80,17 @@ def decide(con, live: Path, previous: dict | None, state: dict) -> Plan:
     if full_after:
         return full("a full build ran since the previous publication")
     kk_index = live / "recap" / "kk_index.csv"
-    if not kk_index.is_file():
-        return full("the previous publication has no recap/kk_index.csv")
+    for needed in (kk_index, live / fragments.INDEX):
+        if not needed.is_file():
+            return full(f"the previous publication has no {needed.relative_to(live)}")
     old = str(kk_index).replace("'", "''")
     con.execute(f"""
+        create or replace temp table pub_dirty as
+        select distinct contract_id from build.dirty_contracts where build_id > {int(prev_id)}
+    """)
+    con.execute(f"""
         create or replace temp table pub_todo as
-        with dirty as (select distinct contract_id from build.dirty_contracts
-                       where build_id > {int(prev_id)}),
+        with dirty as (select contract_id from pub_dirty),
         before as (select * from read_csv('{old}', header = true,
                    columns = {{'year': 'INTEGER', 'contract_id': 'VARCHAR', 'unit_id': 'VARCHAR'}}))
         select distinct year, unit_id from (

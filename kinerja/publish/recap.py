@@ -60,7 +60,7 @@ def recap_file(year, unit_id: str | None, ext: str) -> str:
     return f"{year}/{unit_file_key(unit_id) if unit_id is not None else '_unknown'}.{ext}"
 
 
-def _sheet_title(year, part: int) -> str:
+def sheet_title(year, part: int) -> str:
     base = f"Rekap IKU {year}"
     return base if part == 1 else f"{base} ({part})"
 
@@ -85,38 +85,28 @@ def _csv_field_sql(col: str, kind: str) -> str:
 
 
 def unit_recap_sql(mask_nip: bool) -> str:
-    """The recap rows of the batch `$batch` in `pub_work`, sorted by unit (`seq`) and in recap
-    order within it (head KK first, KK, IKU, period), each as its CSV line and its `<row>` XML.
+    """The recap rows of the KKs rendered in batch `$batch` (`pub_unit_kk`), each as its CSV line
+    and its `<row>` XML, in file order: by `kid` (unit, head KK first, contract_id), IKU, period.
 
-    Rows, not one aggregate per unit: a unit's lines are then contiguous in DuckDB's Arrow output
-    and a file is one slice of its buffer (`units.py`). Sorting first and rendering after keeps
-    the rendered strings out of the sort (about half the cost of `string_agg ... order by`).
+    Rows, not one aggregate per KK: a KK's lines are then contiguous in DuckDB's Arrow output and
+    its piece is one slice of the buffer (`units.py`). Sorting first and rendering after keeps
+    the rendered strings out of the sort.
     """
     from kinerja.publish.xlsx import row_xml_sql
 
     kinds = [(c, XLSX_KINDS.get(c, "text")) for c in COLUMNS]
     csv_line = "concat(" + ", ',', ".join(_csv_field_sql(c, k) for c, k in kinds) + ", chr(10))"
-    base = recap_sql(mask_nip, source="(select * from marts.iku_achievement where (year, unit_id) "
-                                      "in (select (year, unit_id) from pub_work where batch = $batch))",
+    base = recap_sql(mask_nip, source="""(select * from marts.iku_achievement
+                                          where (year, unit_id, contract_id) in (
+                                              select (year, unit_id, contract_id) from pub_unit_kk
+                                              where batch = $batch and render))""",
                      ordered=False)
     return f"""
-        select r.seq, {csv_line} as csv, {row_xml_sql(kinds)} as xml
-        from (select r.*, w.seq from ({base}) r join pub_work w using (year, unit_id)
-              order by w.seq, is_unit_head desc, contract_id, iku_code,
-                       {PERIOD_ORDER_SQL.format(col='period')}) r
+        select r.kid, {csv_line} as csv, {row_xml_sql(kinds)} as xml
+        from (select r.*, k.kid from ({base}) r
+              join pub_unit_kk k using (year, unit_id, contract_id)
+              order by k.kid, iku_code, {PERIOD_ORDER_SQL.format(col='period')}) r
     """
-
-
-def unit_recap_files(year, unit_id, n: int, csv_body: list, xml: list) -> list[tuple[str, list]]:
-    """(path under recap/, chunks of bytes) of one unit's CSV and XLSX; the bodies are lists of
-    UTF-8 buffers (slices of DuckDB's Arrow strings, not copied)."""
-    from kinerja.publish.xlsx import split_rows, workbook_bytes
-
-    sheets = [(_sheet_title(year, i + 1), x, k)
-              for i, (x, k) in enumerate(split_rows(xml, n, XLSX_MAX_DATA_ROWS))]
-    return [(recap_file(year, unit_id, "csv"), [CSV_HEADER.encode(), *csv_body]),
-            (recap_file(year, unit_id, "xlsx"),
-             [workbook_bytes(list(COLUMNS), sheets, XLSX_WIDTHS)])]
 
 
 INDEX_COLUMNS = ("year", "unit_level", "unit_id", "unit_name", "parent_unit_id", "kks", "rows",

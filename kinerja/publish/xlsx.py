@@ -9,12 +9,12 @@ autofilter); tests read it back with openpyxl.
 """
 from __future__ import annotations
 
-import io
-import zipfile
+import struct
 from xml.sax.saxutils import escape
 
-# deflate level of the workbooks: level 1 is ~3x faster than 5 on this XML for ~15% more bytes
-COMPRESSLEVEL = 1
+from kinerja.publish.atomic import nbytes
+from kinerja.publish.fragments import FINAL_BLOCK, Segment, combined, deflate
+
 _EPOCH = (2000, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same rows give a byte-identical file
 MAX_DATA_ROWS = 1_048_575  # Excel's sheet limit (1,048,576) minus the header
 
@@ -50,12 +50,6 @@ _STYLES = (
     '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     '</styleSheet>')
-
-
-def _entry(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
 
 
 def _col_letter(i: int) -> str:
@@ -106,65 +100,99 @@ def row_xml_sql(columns: list[tuple[str, str]]) -> str:
     return "concat('<row>', " + ", ".join(parts) + ", '</row>')"
 
 
-class XlsxWriter:
-    """Sheets are declared up front (so the package parts come first in the zip, as Office
-    writes them) and then written in that order; rows come as ready `<row>` XML text.
+_HEADER_ROW_CACHE: dict = {}
 
-    `target` is a path or a writable binary file object (a unit workbook is built in memory).
-    """
 
-    def __init__(self, target, titles: list[str], widths: dict[str, float] | None = None,
-                 compresslevel: int = COMPRESSLEVEL):
-        self.titles = list(titles) or ["Recap"]
-        self.widths = widths or {}
-        self.next = 0
-        self.zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
-        n = len(self.titles)
-        sheets = "".join(f'<sheet name="{escape(t)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
-                         for i, t in enumerate(self.titles))
-        rels = "".join(
-            f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/'
-            f'2006/relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
-        rels += (f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/'
-                 f'officeDocument/2006/relationships/styles" Target="styles.xml"/>')
-        self.zip.writestr(_entry("[Content_Types].xml"), _CONTENT_TYPES.format(
-            sheets="".join(_SHEET_TYPE.format(n=i + 1) for i in range(n))))
-        self.zip.writestr(_entry("_rels/.rels"), _ROOT_RELS)
-        self.zip.writestr(_entry("xl/workbook.xml"),
-                          '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                          '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                          f'<sheets>{sheets}</sheets></workbook>')
-        self.zip.writestr(_entry("xl/_rels/workbook.xml.rels"),
-                          '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                          '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                          f'relationships">{rels}</Relationships>')
-        self.zip.writestr(_entry("xl/styles.xml"), _STYLES)
-
-    def write_sheet(self, header: list[str], rows_xml: list, rows: int) -> None:
-        """Write the next declared sheet: `rows` `<row>` elements, concatenated in the UTF-8
-        buffers of `rows_xml` (DuckDB's Arrow strings are passed without a copy)."""
-        self.next += 1
-        last = _col_letter(len(header) - 1)
-        cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{self.widths.get(h, 12)}" customWidth="1"/>'
+def _sheet_head(header: tuple[str, ...], widths: tuple) -> Segment:
+    """The compressed start of a sheet up to its header row (the same for every unit)."""
+    key = (header, widths)
+    if key not in _HEADER_ROW_CACHE:
+        w = dict(widths)
+        cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w.get(h, 12)}" customWidth="1"/>'
                        for i, h in enumerate(header))
         head = "".join(f'<c t="inlineStr" s="1"><is><t>{escape(h)}</t></is></c>' for h in header)
-        big = sum(len(b) for b in rows_xml) > 1 << 30  # zip64 only where a member can pass 2 GiB
-        with self.zip.open(_entry(f"xl/worksheets/sheet{self.next}.xml"), "w", force_zip64=big) as out:
-            out.write((
-                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
-                'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
-                f'<cols>{cols}</cols><sheetData><row>{head}</row>').encode())
-            for piece in rows_xml:
-                out.write(piece)
-            out.write(f'</sheetData><autoFilter ref="A1:{last}{rows + 1}"/></worksheet>'.encode())
+        _HEADER_ROW_CACHE[key] = deflate([(
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+            'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+            f'<cols>{cols}</cols><sheetData><row>{head}</row>').encode()])
+    return _HEADER_ROW_CACHE[key]
 
-    def close(self) -> None:
-        if self.next != len(self.titles):
-            raise RuntimeError(f"{len(self.titles)} sheets declared, {self.next} written")
-        self.zip.close()
+
+def _sheet_tail(columns: int, rows: int) -> Segment:
+    return deflate([f'</sheetData><autoFilter ref="A1:{_col_letter(columns - 1)}{rows + 1}"/>'
+                    '</worksheet>'.encode()])
+
+
+def _package_parts(titles: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """The zip members around the sheets: content types, relationships, workbook, styles."""
+    n = len(titles)
+    sheets = "".join(f'<sheet name="{escape(t)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                     for i, t in enumerate(titles))
+    rels = "".join(
+        f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/'
+        f'2006/relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
+    rels += (f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/'
+             f'officeDocument/2006/relationships/styles" Target="styles.xml"/>')
+    return [
+        ("[Content_Types].xml", _CONTENT_TYPES.format(
+            sheets="".join(_SHEET_TYPE.format(n=i + 1) for i in range(n)))),
+        ("_rels/.rels", _ROOT_RELS),
+        ("xl/workbook.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+                            f'<sheets>{sheets}</sheets></workbook>'),
+        ("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                                       '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                                       f'relationships">{rels}</Relationships>'),
+        ("xl/styles.xml", _STYLES),
+    ]
+
+
+_DOS_DATE = ((_EPOCH[0] - 1980) << 9) | (_EPOCH[1] << 5) | _EPOCH[2]  # fixed zip timestamps
+_DOS_TIME = 0
+
+
+def workbook(header: list[str], sheets: list[tuple[str, list[Segment], int]],
+             widths: dict[str, float] | None = None) -> tuple[list, list[list[int]]]:
+    """A workbook as a zip written by hand from (title, row segments, row count) per sheet.
+
+    Returns the file's chunks and, per sheet, the byte offset in the file of each row segment
+    (what `fragments.py` records to copy a KK's rows into the next night's file). Every member
+    is deflated; a sheet's data is its head, its row segments and its tail, then a final block.
+    """
+    head = _sheet_head(tuple(header), tuple(sorted((widths or {}).items())))
+    members = [(name, [deflate([text.encode()])]) for name, text in
+               _package_parts(tuple(t for t, _, _ in sheets))]
+    members += [(f"xl/worksheets/sheet{i + 1}.xml", [head, *segments, _sheet_tail(len(header), rows)])
+                for i, (_title, segments, rows) in enumerate(sheets)]
+    chunks, central, offsets, pos = [], [], [], 0
+    for name, segments in members:
+        crc, raw = combined(segments)
+        size = sum(nbytes(s.data) for s in segments) + len(FINAL_BLOCK)
+        if max(raw, size, pos) >= 1 << 32:
+            raise ValueError(f"{name}: a workbook member over 4 GiB needs zip64, which this "
+                             "writer does not do; lower recap.XLSX_MAX_DATA_ROWS")
+        fixed = struct.pack("<HHHHHIII", 20, 0, 8, _DOS_TIME, _DOS_DATE, crc, size, raw)
+        local = struct.pack("<I", 0x04034B50) + fixed + struct.pack("<HH", len(name), 0) + name.encode()
+        central.append(struct.pack("<IH", 0x02014B50, 20) + fixed
+                       + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, pos) + name.encode())
+        chunks.append(local)
+        pos += len(local)
+        starts = []
+        for s in segments:
+            starts.append(pos)
+            chunks.append(s.data)
+            pos += nbytes(s.data)
+        chunks.append(FINAL_BLOCK)
+        pos += len(FINAL_BLOCK)
+        if name.startswith("xl/worksheets/"):
+            offsets.append(starts[1:-1])  # the row segments, without the head and the tail
+    directory = b"".join(central)
+    chunks += [directory, struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
+                                      len(directory), pos, 0)]
+    return chunks, offsets
 
 
 def split_rows(rows_xml: list, rows: int, limit: int = MAX_DATA_ROWS) -> list[tuple[list, int]]:
@@ -174,14 +202,3 @@ def split_rows(rows_xml: list, rows: int, limit: int = MAX_DATA_ROWS) -> list[tu
     parts = [r + b"</row>" for r in b"".join(rows_xml).split(b"</row>")[:-1]]
     return [([b"".join(parts[i:i + limit])], len(parts[i:i + limit]))
             for i in range(0, len(parts), limit)]
-
-
-def workbook_bytes(header: list[str], sheets: list[tuple[str, list, int]],
-                   widths: dict[str, float] | None = None) -> bytes:
-    """A complete workbook in memory from (title, rows XML, row count) per sheet."""
-    buf = io.BytesIO()
-    book = XlsxWriter(buf, [t for t, _, _ in sheets], widths)
-    for _title, rows_xml, rows in sheets:
-        book.write_sheet(header, rows_xml, rows)
-    book.close()
-    return buf.getvalue()

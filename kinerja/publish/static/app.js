@@ -336,7 +336,13 @@
       m.warnings.map(function (w) { return '<li>' + esc(w) + '</li>'; }).join('') + '</ul></div>';
   }
   function findingsSection(data) {
-    var f = data.findings || [];
+    // a unit file lists each KK's findings after the other (they are written per KK): order them
+    // here by severity (errors first), rule, KK, IKU, period
+    var f = (data.findings || []).slice().sort(function (a, b) {
+      var ka = [a.s, a.r, a.kk, a.i || '', a.p || '', a.id], kb = [b.s, b.r, b.kk, b.i || '', b.p || '', b.id];
+      for (var i = 0; i < ka.length; i++) { if (ka[i] < kb[i]) return -1; if (ka[i] > kb[i]) return 1; }
+      return 0;
+    });
     var rows = f.slice(0, 500).map(function (x) {
       return '<tr><td class="sev-' + esc(x.s) + '">' + esc(x.s) + '</td><td><b>' + esc(x.r) + '</b></td><td class="nw">' + esc(x.kk) + '</td><td class="nw">' + esc(x.i || '–') +
         '</td><td>' + esc(x.p || '–') + '</td><td class="small">' + esc(x.d || '') + '</td></tr>';
