@@ -84,20 +84,23 @@ def _setup(con, year) -> None:
         select contract_id, any_value(unit_id) as unit_id from marts.nko where year = {y}
         group by contract_id
     """)
-    # the cascading links of every IKU line, upwards (parents) and downwards (children)
+    # the cascading links of every IKU line of the dashboard year's KKs, upwards (parents) and
+    # downwards (children); past years are not in the dashboard
     con.execute("""
         create or replace temp table pub_up as
         select child_contract_id as contract_id, child_iku_code as iku_code,
                to_json(list(json_array(parent_contract_id, parent_iku_code, parent_unit_id,
                                        cascade_type) order by parent_contract_id)) as parents
-        from marts.cascading_edges group by all
+        from marts.cascading_edges
+        where child_contract_id in (select contract_id from pub_kk_unit) group by all
     """)
     con.execute("""
         create or replace temp table pub_down as
         select parent_contract_id as contract_id, parent_iku_code as iku_code,
                to_json(list(json_array(child_contract_id, child_iku_code, child_unit_id, cascade_type)
                             order by child_unit_id, child_contract_id, child_iku_code)) as children
-        from marts.cascading_edges group by all
+        from marts.cascading_edges
+        where parent_contract_id in (select contract_id from pub_kk_unit) group by all
     """)
     con.execute("""
         create or replace temp table pub_findings as
