@@ -120,7 +120,8 @@ def build_step(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> dict
         plan = prepare_build_step(cfg, progress)
         try:
             # dbt unit tests check the SQL, not the night's data: they run in the test suite
-            result = run_dbt("build", cfg.warehouse, cfg.as_of, ["--exclude", "test_type:unit"])
+            result = run_dbt("build", cfg.warehouse, cfg.as_of, ["--exclude", "test_type:unit"],
+                             build_mode=plan.mode)
         except DbtBuildFailed as exc:
             fail_build(cfg.warehouse, plan)
             raise BatchFailed(str(exc)) from exc

@@ -121,10 +121,9 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
         if mode == "full":
             for schema in DBT_SCHEMAS:
                 con.execute(f"drop schema if exists {schema} cascade")
-            for table in CASCADING_ROWS:  # left by a build that did not finish
-                con.execute(f"drop table if exists {table}")
-        else:
-            _keep_cascading_rows(con)
+        # left by a build that did not finish; the models keep this build's (delete_changed())
+        for table in CASCADING_ROWS:
+            con.execute(f"drop table if exists {table}")
         build_id = (last[0] if last else 0) + 1
         con.execute("""
             insert into build.runs (build_id, as_of, mode, reason, code_fingerprint, watermark,
@@ -137,39 +136,41 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
     return BuildPlan(build_id, mode, reason, as_of)
 
 
-# The cascading rows of the last build, kept while an incremental build recomputes whole years of
-# them: the KKs whose edges or findings differ afterwards (a parent or child of a changed KK) are
-# changed too, for publication.
+# The cascading rows of the last build that an incremental build recomputes (every contract of a
+# changed year): the pre-hook delete_changed() of marts.cascading_edges and marts.audit_findings
+# (meta keep_before, dbt_project/macros/incremental.sql) keeps them in these tables before it
+# deletes them. The KKs whose edges or findings differ afterwards (a parent or child of a changed
+# KK) are changed too, for publication. Each table with the same rows of the rebuilt mart.
+_CHANGED_YEARS = ("(select contract_id from intermediate.int_dirty_contracts "
+                  "where in_changed_year)")
+# kept table: (the mart's rows it holds, the columns that name a KK of a differing row)
 CASCADING_ROWS = {
-    "build.before_cascading_edges": "select * from marts.cascading_edges",
-    "build.before_cascading_findings":
-        "select * from marts.audit_findings where rule like 'CASCADE_%'",
+    "build.before_cascading_edges": (
+        f"select * from marts.cascading_edges where child_contract_id in {_CHANGED_YEARS}",
+        ("child_contract_id", "parent_contract_id")),
+    "build.before_cascading_findings": (
+        "select * from marts.audit_findings where rule like 'CASCADE_%' "
+        f"and contract_id in {_CHANGED_YEARS}",
+        ("contract_id",)),
 }
 
 
-def _keep_cascading_rows(con) -> None:
-    for table, rows in CASCADING_ROWS.items():
-        con.execute(f"create or replace table {table} as {rows}")
-
-
-def _cascading_changes_sql() -> str:
-    (edges, before_edges), (findings, before_findings) = (
-        (rows, table) for table, rows in CASCADING_ROWS.items())
-    return f"""
-        with edges as (
-            ({edges} except all select * from {before_edges})
+def _cascading_changes_sql(con) -> str:
+    """The contracts (and years) of the cascading rows that differ from the kept ones. A table
+    no model kept (the model did not run in this build) has no changes."""
+    ctes, changed = [], []
+    for n, (table, (rows, kk_columns)) in enumerate(CASCADING_ROWS.items()):
+        if not _table_exists(con, *table.split(".")):
+            continue
+        ctes.append(f"""d{n} as (
+            ({rows} except all select * from {table})
             union all
-            (select * from {before_edges} except all {edges})
-        ),
-        findings as (
-            ({findings} except all select * from {before_findings})
-            union all
-            (select * from {before_findings} except all {findings})
-        )
-        select child_contract_id as contract_id, year from edges
-        union select parent_contract_id, year from edges
-        union select contract_id, year from findings
-    """
+            (select * from {table} except all {rows})
+        )""")
+        changed += [f"select {column}, year from d{n}" for column in kk_columns]
+    if not changed:
+        return "select null::varchar as contract_id, null::integer as year where false"
+    return "with " + ",\n".join(ctes) + "\n" + "\nunion\n".join(changed)
 
 
 def finish_build(warehouse: Path, plan: BuildPlan) -> int:
@@ -183,7 +184,7 @@ def finish_build(warehouse: Path, plan: BuildPlan) -> int:
                 select ?, contract_id, any_value(year) from (
                     select contract_id, year from intermediate.int_dirty_contracts where in_fold
                     union all
-                    select * from ({_cascading_changes_sql()})
+                    select * from ({_cascading_changes_sql(con)})
                 )
                 where contract_id is not null
                 group by contract_id

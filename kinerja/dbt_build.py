@@ -28,21 +28,31 @@ class DbtBuildResult:
     failures: list[str] = field(default_factory=list)
 
 
-def dbt_args(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None) -> list[str]:
+def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None) -> list[str]:
     work = dbt_work_dir(warehouse)
     return [
         command,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
+        # target/ keeps dbt's parsed project (partial_parse.msgpack) from one night to the next
         "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"),
-        "--vars", json.dumps({"as_of": as_of.isoformat()}),
         *(extra or []),
     ]
 
 
-def dbt_env(warehouse: Path) -> dict[str, str]:
-    return {"KINERJA_WAREHOUSE": str(warehouse.resolve())}
+def dbt_env(warehouse: Path, as_of: date, build_mode: str | None = None) -> dict[str, str]:
+    """The warehouse file, the as-of date and the build's mode, for the project's macros.
+
+    The as-of date goes in the environment, not in `--vars`: any change of `--vars` makes dbt
+    parse the whole project again (seconds), a changed environment variable only the few models
+    that read it (macros/as_of.sql). The mode is the one prepare_build recorded in build.runs;
+    passing it saves the macros a query of build.runs per ref() and per test
+    (macros/incremental.sql)."""
+    env = {"KINERJA_WAREHOUSE": str(warehouse.resolve()), "KINERJA_AS_OF": as_of.isoformat()}
+    if build_mode is not None:
+        env["KINERJA_BUILD_MODE"] = build_mode
+    return env
 
 
 def _die_with_parent(parent: int | None = None) -> None:
@@ -80,12 +90,16 @@ def _failed_nodes(results: list[dict]) -> list[str]:
 
 
 def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
-            quiet: bool = True) -> DbtBuildResult:
-    """Run one dbt command (build, run, test, seed); raise DbtBuildFailed naming what failed."""
-    args = dbt_args(command, warehouse, as_of, extra)
+            quiet: bool = True, build_mode: str | None = None) -> DbtBuildResult:
+    """Run one dbt command (build, run, test, seed); raise DbtBuildFailed naming what failed.
+
+    `build_mode`: the mode of the build.runs row prepare_build opened for this command (None:
+    the macros read build.runs themselves)."""
+    args = dbt_args(command, warehouse, extra)
     if quiet:
         args = ["--quiet", "--no-use-colors", *args]
-    env = {**os.environ, **dbt_env(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {k: v for k, v in os.environ.items() if k != "KINERJA_BUILD_MODE"}
+    env.update(dbt_env(warehouse, as_of, build_mode), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,

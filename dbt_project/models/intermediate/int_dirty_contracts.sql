@@ -10,6 +10,14 @@
 {{ config(materialized='table', meta={'changed_by': 'never'}) }}
 
 {% if build_mode() == 'incremental' %}
+{#- the previous build's as-of and watermark as literals, so the scans of the raw store skip the
+    row groups ingested or reported before them (zone maps); no watermark (an empty store then):
+    every row is new -#}
+{%- set prev = run_query("select prev_as_of, prev_watermark from " ~ source('build', 'runs')
+                         ~ " where status = 'running' order by build_id desc limit 1").rows[0] -%}
+{%- set newly_ingested = "ingested_at > timestamp '" ~ prev[1] ~ "'" if prev[1] is not none
+                         else 'true' -%}
+{%- set after_prev_as_of = "(date '" ~ prev[0] ~ "' + interval 1 day)" -%}
 with recursive build as (
     select as_of, prev_as_of, prev_watermark
     from {{ source('build', 'runs') }}
@@ -29,15 +37,19 @@ contract_years as (
     select contract_id, min(year) as year from events group by contract_id
 ),
 
+-- one branch per column, each a range the scan can prune on
 new_rows as (
-    select e.contract_id
-    from events as e, build as b
-    where e.ingested_at > b.prev_watermark or e.recorded_at >= b.prev_as_of + interval 1 day
+    select contract_id from events where {{ newly_ingested }}
     union
-    select r.contract_id
-    from {{ source('raw', 'realisations') }} as r, build as b
-    where r.reported_at < {{ knowledge_cutoff() }}
-        and (r.ingested_at > b.prev_watermark or r.reported_at >= b.prev_as_of + interval 1 day)
+    select contract_id from events where recorded_at >= {{ after_prev_as_of }}
+    union
+    select contract_id
+    from {{ source('raw', 'realisations') }}
+    where reported_at < {{ knowledge_cutoff() }} and {{ newly_ingested }}
+    union
+    select contract_id
+    from {{ source('raw', 'realisations') }}
+    where reported_at < {{ knowledge_cutoff() }} and reported_at >= {{ after_prev_as_of }}
 ),
 
 rule_date_years as (
