@@ -1,9 +1,9 @@
 """Run one step in a fresh child process and measure its wall time and peak memory.
 
-Peak RSS is the larger of (a) the sum of the resident memory of the child and all its descendants,
-sampled every 50 ms with psutil, and (b) the child's own getrusage maxima (itself, and its
-largest waited-for child: dbt). (a) sees the batch process and dbt at the same time; (b) sees a
-peak shorter than the sampling interval.
+Peak RSS is the largest of (a) the sum of the resident memory of the child and all its
+descendants, sampled every 50 ms with psutil, (b) the child's own peak (VmHWM, reported by
+step.py) and (c) its largest waited-for child's getrusage maximum (dbt). (a) sees the batch
+process and dbt at the same time; (b) and (c) see a peak shorter than the sampling interval.
 """
 from __future__ import annotations
 

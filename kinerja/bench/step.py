@@ -1,8 +1,8 @@
 """One measured step in a fresh process: `python -m kinerja.bench.step STEP JSON-ARGS`.
 
 Prints one JSON line last: the step's own seconds, its result figures and the maximum RSS of this
-process and of its largest waited-for child (dbt), from getrusage (KiB on Linux), and the CPU
-seconds (user + system) of this process and its children.
+process (VmHWM) and of its largest waited-for child (dbt, getrusage), in KiB, and the CPU seconds
+(user + system) of this process and its children.
 """
 from __future__ import annotations
 
@@ -51,11 +51,28 @@ def floor(warehouse: Path, out: Path, as_of: date) -> dict:
     return {"rows": rows}
 
 
+def _own_peak_kib() -> int:
+    """This process's peak RSS since its exec (VmHWM). Not getrusage's ru_maxrss: Linux carries
+    the forking process's high-water mark over into an exec'd child's, so every step would report
+    at least what the bench process itself once held (measured: a child of a parent that had held
+    1.5 GB reports 1.5 GB; its VmHWM is 9 MB)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def run_step(step: str, args: dict) -> dict:
     from kinerja import batch
 
     if step == "floor":
         return floor(Path(args["warehouse"]), Path(args["out"]), date.fromisoformat(args["as_of"]))
+    if step == "compare_floor":
+        from kinerja.bench.run import compare_floor
+
+        return compare_floor(Path(args["warehouse"]), Path(args["floor"]))
     cfg = _config(args)
     if step == "batch":
         summary = batch.run_batch(cfg, progress=_quiet)
@@ -83,7 +100,7 @@ def main(argv: list[str]) -> int:
         "step": step,
         "seconds": round(seconds, 3),
         "result": result,
-        "maxrss_self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_self_kib": _own_peak_kib(),
         "maxrss_children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
         "cpu_s": round(sum(u.ru_utime + u.ru_stime for u in (
             resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))), 2),
