@@ -135,7 +135,8 @@ def _tree(con, meta: dict) -> dict:
 
 
 def unit_payload_sql(mask_nip: bool, year) -> str:
-    """One row per KK rendered in batch `$batch` of `pub_unit_kk` in the dashboard year:
+    """One row per KK rendered in batch `$batch` of `pub_unit_kk` in the dashboard year (read from
+    the render sources of `units.create_render_sources`):
     (kid, JSON of the KK with its lines, achievements and cascading links, its findings as
     comma-separated JSON objects or null). `units.py` puts them together into the unit's file."""
     return f"""
@@ -158,12 +159,12 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                arg_max(a.consolidation, {PERIOD_ORDER_SQL.format(col='a.period')}) as consolidation,
                arg_max(a.weight, {PERIOD_ORDER_SQL.format(col='a.period')})
                    filter (where a.weight is not null) as weight
-        from marts.iku_achievement a
+        from pub_src_iku_achievement a
         where a.contract_id in (select contract_id from kk_sel)
         group by a.contract_id, a.iku_code
     ),
     cl as (
-        select l.* from marts.contract_lines l
+        select l.* from pub_src_contract_lines l
         where l.contract_id in (select contract_id from kk_sel)
     ),
     lines as (
@@ -196,7 +197,7 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                to_json(map_from_entries(list(struct_pack(k := period, v := {nip_sql('holder_nip', mask_nip)})
                                              order by {PERIOD_ORDER_SQL.format(col='period')}))) as hp
         from (select contract_id, period, min(holder_nip) as holder_nip  -- one per KK and period
-              from marts.iku_achievement
+              from pub_src_iku_achievement
               where contract_id in (select contract_id from kk_sel)
               group by contract_id, period)
         group by contract_id
@@ -216,7 +217,7 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                    's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")},
                    'lines', coalesce(any_value(kl.lines), '[]'::json)
                ) as j
-        from marts.nko n left join holders h using (contract_id) left join kl using (contract_id)
+        from pub_src_nko n left join holders h using (contract_id) left join kl using (contract_id)
         where (n.unit_id, n.contract_id) in (select (unit_id, contract_id) from kk_sel)
               and n.year = {_year_sql(year)}
         group by n.unit_id, n.contract_id

@@ -27,8 +27,8 @@ XLSX_MAX_DATA_ROWS = 1_048_575  # a module constant so a test can lower it
 FETCH_ROWS = 20_000
 
 
-def recap_sql(mask_nip: bool = True, where: str = "",
-              source: str = "marts.iku_achievement", ordered: bool = True) -> str:
+def recap_sql(mask_nip: bool = True, where: str = "", source: str = "marts.iku_achievement",
+              ordered: bool = True, nko: str = "marts.nko") -> str:
     """The recap rows (needs the temp table `pub_units` of `source.create_units_view`)."""
     order = (f"""order by u.unit_level nulls last, a.unit_id, coalesce(n.is_unit_head, false) desc,
                  a.contract_id, a.iku_code, {PERIOD_ORDER_SQL.format(col='a.period')}"""
@@ -41,7 +41,7 @@ def recap_sql(mask_nip: bool = True, where: str = "",
                a.target, a.realisation, a.ici, a.colour,
                n.nko as kk_nko, n.grade as kk_grade
         from {source} a
-        left join marts.nko n on n.contract_id = a.contract_id and n.period = a.period
+        left join {nko} n on n.contract_id = a.contract_id and n.period = a.period
         left join pub_units u on u.unit_id = a.unit_id
         {where}
         {order}
@@ -85,8 +85,9 @@ def _csv_field_sql(col: str, kind: str) -> str:
 
 
 def unit_recap_sql(mask_nip: bool) -> str:
-    """The recap rows of the KKs rendered in batch `$batch` (`pub_unit_kk`), each as its CSV line
-    and its `<row>` XML, in file order: by `kid` (unit, head KK first, contract_id), IKU, period.
+    """The recap rows of the KKs rendered in batch `$batch` (`pub_unit_kk`, read from the render
+    sources of `units.create_render_sources`), each as its CSV line and its `<row>` XML, in file
+    order: by `kid` (unit, head KK first, contract_id), IKU, period.
 
     Rows, not one aggregate per KK: a KK's lines are then contiguous in DuckDB's Arrow output and
     its piece is one slice of the buffer (`units.py`). Sorting first and rendering after keeps
@@ -96,11 +97,11 @@ def unit_recap_sql(mask_nip: bool) -> str:
 
     kinds = [(c, XLSX_KINDS.get(c, "text")) for c in COLUMNS]
     csv_line = "concat(" + ", ',', ".join(_csv_field_sql(c, k) for c, k in kinds) + ", chr(10))"
-    base = recap_sql(mask_nip, source="""(select * from marts.iku_achievement
+    base = recap_sql(mask_nip, source="""(select * from pub_src_iku_achievement
                                           where (year, unit_id, contract_id) in (
                                               select (year, unit_id, contract_id) from pub_unit_kk
                                               where batch = $batch and render))""",
-                     ordered=False)
+                     ordered=False, nko="pub_src_nko")
     return f"""
         select r.kid, {csv_line} as csv, {row_xml_sql(kinds)} as xml
         from (select r.*, k.kid from ({base}) r

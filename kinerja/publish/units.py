@@ -5,8 +5,8 @@ units to write (`pub_work`: every (year, unit) for a full publication, the chang
 incremental one) and their KKs in file order (`pub_unit_kk`), marking which KKs are rendered now;
 the others are copied from the previous night's files at the offsets of its fragment index.
 Units are processed in batches of about ROWS_PER_BATCH rendered achievement rows: per batch
-DuckDB renders, in two queries, each rendered KK's CSV lines and sheet XML (`recap.py`) and its
-dashboard JSON (`dashboard.py`); writer threads compress and assemble the units' files (zlib
+DuckDB renders, in two queries over `create_render_sources`, each rendered KK's CSV lines and
+sheet XML (`recap.py`) and its dashboard JSON (`dashboard.py`); writer threads compress and assemble the units' files (zlib
 releases the GIL) while DuckDB renders the next batch. At most two batches are in memory.
 """
 from __future__ import annotations
@@ -20,6 +20,12 @@ from kinerja.publish.atomic import Range, nbytes, write_new
 from kinerja.publish.fragments import Segment
 
 ROWS_PER_BATCH = 300_000  # rendered achievement rows per batch (bounds DuckDB's and Python's memory)
+# the marts a batch renders from (`create_render_sources`)
+RENDER_SOURCES = ("iku_achievement", "nko", "contract_lines")
+# an incremental publication copies the rendered KKs' rows when they are at most this many
+# achievement rows (~200 bytes each in memory); more (a night past a rule date recomputes a
+# whole year) are read from the marts, as a full publication does
+MAX_COPIED_ROWS = 1_000_000
 UNIT_WEIGHT = 200  # rows a unit counts for in a batch even when nothing in it is rendered
 WRITERS = 2
 _OFFSETS = fragments.COLUMNS[3:]  # csv_off ... jsf_len
@@ -91,6 +97,28 @@ def plan_work(con, old_index: Path | None = None) -> int:
         select k.*, w.batch from pub_unit_kk k join pub_work w using (seq)
     """)
     return con.execute("select coalesce(max(batch) + 1, 0) from pub_work").fetchall()[0][0]
+
+
+def create_render_sources(con, incremental: bool) -> None:
+    """`pub_src_<mart>` for each of RENDER_SOURCES: what the batches' rendering queries read.
+
+    Every batch's two queries filter the marts by the KKs they render. In a full publication
+    those are every KK, and the sources are the marts themselves (views). A night renders a few
+    thousand KKs: their rows are copied once, one scan of each mart, instead of each batch's
+    queries scanning whole marts that hold every year kept."""
+    rendered = con.execute("select coalesce(sum(rows), 0) from pub_unit_kk where render"
+                           ).fetchall()[0][0]
+    copy = incremental and rendered <= MAX_COPIED_ROWS
+    for mart in RENDER_SOURCES:
+        if copy:
+            con.execute(f"""
+                create or replace temp table pub_src_{mart} as
+                select * from marts.{mart}
+                where contract_id in (select contract_id from pub_unit_kk where render)
+            """)
+        else:
+            con.execute(f"drop table if exists pub_src_{mart}")
+            con.execute(f"create or replace temp view pub_src_{mart} as select * from marts.{mart}")
 
 
 def remove_files(con, out: Path, year) -> int:
@@ -321,6 +349,7 @@ def write_unit_files(con, out: Path, mask_nip: bool, year, batches: int,
     publication whose files hold the pieces of the KKs not rendered."""
     import pyarrow as pa
 
+    create_render_sources(con, incremental=prev is not None)
     recap_sql = recap.unit_recap_sql(mask_nip)
     payload_sql = dashboard.unit_payload_sql(mask_nip, year)
     (out / "data" / "unit").mkdir(parents=True, exist_ok=True)
