@@ -63,9 +63,10 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=15),
 }
 
-# dbt tasks read these from the batch_config task, so every task of a run (and each of its
-# retries) uses the as-of date and warehouse resolved once at the start of the run.
+# dbt tasks read these from the batch_config and prepare_build tasks, so every task of a run (and
+# each of its retries) uses the as-of date, warehouse and memory limit resolved once per run.
 _CONFIG = "ti.xcom_pull(task_ids='batch_config')"
+_PLAN = "ti.xcom_pull(task_ids='prepare_build')"
 
 
 def _manifest_cache() -> Path:
@@ -169,7 +170,8 @@ def kinerja_nightly():
         from kinerja.batch import prepare_build_step
 
         plan = prepare_build_step(_batch_config(cfg), progress=print)
-        return {"build_id": plan.build_id, "mode": plan.mode, "reason": plan.reason}
+        return {"build_id": plan.build_id, "mode": plan.mode, "reason": plan.reason,
+                "memory_limit": plan.memory_limit}
 
     @task(pool=POOL)
     def finish_build(cfg: dict, plan: dict) -> dict:
@@ -239,8 +241,10 @@ def kinerja_nightly():
             # The nightly build leaves dbt unit tests to the test suite (kinerja.dbt_build).
             "exclude": "test_type:unit",
             "vars": {"as_of": "{{ " + _CONFIG + "['as_of'] }}"},
-            # The profile reads the warehouse path from the environment (dbt_project/profiles.yml).
-            "env": {"KINERJA_WAREHOUSE": "{{ " + _CONFIG + "['warehouse'] }}"},
+            # The profile reads the warehouse path and the build's DuckDB memory limit (which
+            # prepare_build chose) from the environment (dbt_project/profiles.yml).
+            "env": {"KINERJA_WAREHOUSE": "{{ " + _CONFIG + "['warehouse'] }}",
+                    "KINERJA_DBT_MEMORY_LIMIT": "{{ " + _PLAN + "['memory_limit'] }}"},
             "append_env": True,
             "pre_execute": _hold_warehouse,
             "post_execute": _release_warehouse,

@@ -121,7 +121,7 @@ def build_step(cfg: BatchConfig, progress: Callable[[str], None] = _say) -> dict
         try:
             # dbt unit tests check the SQL, not the night's data: they run in the test suite
             result = run_dbt("build", cfg.warehouse, cfg.as_of, ["--exclude", "test_type:unit"],
-                             build_mode=plan.mode)
+                             build_mode=plan.mode, memory_limit=plan.memory_limit)
         except DbtBuildFailed as exc:
             fail_build(cfg.warehouse, plan)
             raise BatchFailed(str(exc)) from exc

@@ -57,6 +57,7 @@ class BuildPlan:
     mode: str
     reason: str | None
     as_of: date
+    memory_limit: str = "3GB"  # DuckDB's memory_limit for this build's dbt (dbt_memory_limit)
 
 
 # packages whose version can change a model's rows (the holidays calendar is built once)
@@ -100,6 +101,28 @@ def _full_reason(con, last, as_of: date, fingerprint: str) -> str | None:
     return None
 
 
+# DuckDB's memory limit for dbt (profiles.yml reads KINERJA_DBT_MEMORY_LIMIT). A build's working
+# set grows with the rows it recomputes: the full build of a one-year ministry store peaks at ~2 GB
+# of buffers and fits in 3 GB (the full batch's 4 GiB target), while the full build of a five-year
+# store ran out of memory at 3 GB (operators that cannot spill: ordered list aggregates, pivots).
+# So a full build gets 3 GB per year of contracts in the store, up to 3/4 of the machine's memory;
+# an incremental build recomputes a few thousand contracts and keeps 3 GB.
+MEMORY_PER_YEAR_GB = 3
+MEMORY_SHARE_OF_RAM = 0.75
+
+
+def dbt_memory_limit(con, mode: str) -> str:
+    """The memory limit of a build (KINERJA_DBT_MEMORY_LIMIT, when set, wins)."""
+    if os.environ.get("KINERJA_DBT_MEMORY_LIMIT"):
+        return os.environ["KINERJA_DBT_MEMORY_LIMIT"]
+    years = 1
+    if mode == "full" and _table_exists(con, "raw", "contract_events"):
+        years = con.execute("select count(distinct year) from raw.contract_events").fetchone()[0] or 1
+    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+    gb = max(MEMORY_PER_YEAR_GB, min(MEMORY_PER_YEAR_GB * years, int(ram_gb * MEMORY_SHARE_OF_RAM)))
+    return f"{gb}GB"
+
+
 def _watermark(con):
     parts = [f"(select max(ingested_at) from raw.{t})" for t in ("contract_events", "realisations")
              if _table_exists(con, "raw", t)]
@@ -125,6 +148,7 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
         for table in CASCADING_ROWS:
             con.execute(f"drop table if exists {table}")
         build_id = (last[0] if last else 0) + 1
+        memory_limit = dbt_memory_limit(con, mode)
         con.execute("""
             insert into build.runs (build_id, as_of, mode, reason, code_fingerprint, watermark,
                                     prev_build_id, prev_as_of, prev_watermark, started_at, status)
@@ -133,7 +157,7 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
         con.execute("commit")
     finally:
         con.close()
-    return BuildPlan(build_id, mode, reason, as_of)
+    return BuildPlan(build_id, mode, reason, as_of, memory_limit)
 
 
 # The cascading rows of the last build that an incremental build recomputes (every contract of a

@@ -41,17 +41,20 @@ def dbt_args(command: str, warehouse: Path, extra: list[str] | None = None) -> l
     ]
 
 
-def dbt_env(warehouse: Path, as_of: date, build_mode: str | None = None) -> dict[str, str]:
+def dbt_env(warehouse: Path, as_of: date, build_mode: str | None = None,
+            memory_limit: str | None = None) -> dict[str, str]:
     """The warehouse file, the as-of date and the build's mode, for the project's macros.
 
     The as-of date goes in the environment, not in `--vars`: any change of `--vars` makes dbt
     parse the whole project again (seconds), a changed environment variable only the few models
     that read it (macros/as_of.sql). The mode is the one prepare_build recorded in build.runs;
     passing it saves the macros a query of build.runs per ref() and per test
-    (macros/incremental.sql)."""
+    (macros/incremental.sql). The memory limit is the build's (build_state.dbt_memory_limit)."""
     env = {"KINERJA_WAREHOUSE": str(warehouse.resolve()), "KINERJA_AS_OF": as_of.isoformat()}
     if build_mode is not None:
         env["KINERJA_BUILD_MODE"] = build_mode
+    if memory_limit is not None:
+        env["KINERJA_DBT_MEMORY_LIMIT"] = memory_limit
     return env
 
 
@@ -90,7 +93,8 @@ def _failed_nodes(results: list[dict]) -> list[str]:
 
 
 def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
-            quiet: bool = True, build_mode: str | None = None) -> DbtBuildResult:
+            quiet: bool = True, build_mode: str | None = None,
+            memory_limit: str | None = None) -> DbtBuildResult:
     """Run one dbt command (build, run, test, seed); raise DbtBuildFailed naming what failed.
 
     `build_mode`: the mode of the build.runs row prepare_build opened for this command (None:
@@ -99,7 +103,8 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     if quiet:
         args = ["--quiet", "--no-use-colors", *args]
     env = {k: v for k, v in os.environ.items() if k != "KINERJA_BUILD_MODE"}
-    env.update(dbt_env(warehouse, as_of, build_mode), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.update(dbt_env(warehouse, as_of, build_mode, memory_limit),
+               DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,

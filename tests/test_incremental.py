@@ -207,6 +207,29 @@ def test_code_fingerprint_follows_the_model_files(tmp_path):
     assert len(code_fingerprint(DBT_PROJECT_DIR)) == 64
 
 
+def test_a_full_build_gets_memory_for_every_year_of_the_store(monkeypatch):
+    """A five-year full build ran out of memory at the one-year limit (3 GB): a full build gets
+    3 GB per year of contracts, capped at 3/4 of RAM; an incremental one keeps 3 GB; the
+    environment's KINERJA_DBT_MEMORY_LIMIT wins."""
+    import os
+
+    from kinerja.build_state import dbt_memory_limit
+
+    monkeypatch.delenv("KINERJA_DBT_MEMORY_LIMIT", raising=False)
+    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+    con = duckdb.connect()
+    assert dbt_memory_limit(con, "full") == "3GB"  # no store yet
+    con.execute("create schema raw")
+    con.execute("create table raw.contract_events as "
+                "select 2022 + (i % 5) as year from range(100) t(i)")
+    assert dbt_memory_limit(con, "incremental") == "3GB"
+    assert dbt_memory_limit(con, "full") == f"{min(15, int(ram_gb * 0.75))}GB"
+    con.execute("delete from raw.contract_events where year < 2026")
+    assert dbt_memory_limit(con, "full") == "3GB"
+    monkeypatch.setenv("KINERJA_DBT_MEMORY_LIMIT", "5GB")
+    assert dbt_memory_limit(con, "full") == "5GB"
+
+
 def test_a_night_tests_the_new_raw_rows_against_the_whole_store(nights, tmp_path):
     """The raw tables' tests of an incremental build read only the rows ingested since the last
     build, yet a new row that repeats an old report_id still fails `unique` (here written into
