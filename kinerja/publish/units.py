@@ -6,8 +6,9 @@ incremental one) and their KKs in file order (`pub_unit_kk`), marking which KKs 
 the others are copied from the previous night's files at the offsets of its fragment index.
 Units are processed in batches of about ROWS_PER_BATCH rendered achievement rows: per batch
 DuckDB renders, in two queries over `create_render_sources`, each rendered KK's CSV lines and
-sheet XML (`recap.py`) and its dashboard JSON (`dashboard.py`); writer threads compress and assemble the units' files (zlib
-releases the GIL) while DuckDB renders the next batch. At most two batches are in memory.
+sheet XML (`recap.py`) and its dashboard JSON (`dashboard.py`); writer threads compress and
+assemble the units' files (zlib releases the GIL) while DuckDB renders the next batch. At most
+two batches are in memory.
 """
 from __future__ import annotations
 
@@ -117,7 +118,6 @@ def create_render_sources(con, incremental: bool) -> None:
                 where contract_id in (select contract_id from pub_unit_kk where render)
             """)
         else:
-            con.execute(f"drop table if exists pub_src_{mart}")
             con.execute(f"create or replace temp view pub_src_{mart} as select * from marts.{mart}")
 
 
