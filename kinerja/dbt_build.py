@@ -98,7 +98,8 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     """Run one dbt command (build, run, test, seed); raise DbtBuildFailed naming what failed.
 
     `build_mode`: the mode of the build.runs row prepare_build opened for this command (None:
-    the macros read build.runs themselves)."""
+    the macros read build.runs themselves); `memory_limit`: that build's DuckDB memory limit
+    (None: profiles.yml's default, 3GB)."""
     args = dbt_args(command, warehouse, extra)
     if quiet:
         args = ["--quiet", "--no-use-colors", *args]

@@ -19,7 +19,7 @@
                          else 'true' -%}
 {%- set after_prev_as_of = "(date '" ~ prev[0] ~ "' + interval 1 day)" -%}
 with recursive build as (
-    select as_of, prev_as_of, prev_watermark
+    select as_of, prev_as_of
     from {{ source('build', 'runs') }}
     where status = 'running'
     order by build_id desc
