@@ -80,7 +80,7 @@ def _computable_rule(suite: Suite) -> Rule:
                     "so it cannot be published")
 
 
-def _expectation(suite: Suite, rule: Rule):
+def _expectation(suite: Suite, rule: Rule, computed_over: str | None = None):
     import great_expectations.expectations as gxe
 
     if not suite.blocking:
@@ -98,7 +98,8 @@ def _expectation(suite: Suite, rule: Rule):
         description=f"[{label}] {rule.description}: expected {rule.bounds_text()}",
         severity=severity,
         meta={"rule": rule.name, "why": rule.why,
-              "severity": "blocking" if suite.blocking else "warning"},
+              "severity": "blocking" if suite.blocking else "warning",
+              **({"computed_over": computed_over} if computed_over else {})},
     )
 
 
@@ -124,8 +125,11 @@ def _context(docs_dir: Path):
 
 
 def run_checkpoint(suites: Sequence[Suite], summary_row: dict[str, Any], docs_dir: Path,
-                   run_name: str) -> dict[str, list[ExpectationOutcome]]:
-    """Validate the one summary row against every suite; return outcomes per suite."""
+                   run_name: str, computed_over: dict[str, str] | None = None
+                   ) -> dict[str, list[ExpectationOutcome]]:
+    """Validate the one summary row against every suite; return outcomes per suite.
+    `computed_over`: per column, what its figure was computed over (expectation meta)."""
+    computed_over = computed_over or {}
     _wait_for_preload()
     _quiet_ge()
     with warnings.catch_warnings():
@@ -143,7 +147,7 @@ def run_checkpoint(suites: Sequence[Suite], summary_row: dict[str, Any], docs_di
             # Expectations are given at creation: add_expectation() re-saves the suite each time.
             gx_suite = context.suites.add(gx.ExpectationSuite(
                 name=suite.name,
-                expectations=[_expectation(suite, rule)
+                expectations=[_expectation(suite, rule, computed_over.get(column(suite, rule.name)))
                               for rule in (_computable_rule(suite), *suite.rules)],
                 meta={"blocking": suite.blocking, "purpose": suite.purpose},
                 # shown on the suite's page of the data docs

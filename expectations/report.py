@@ -31,6 +31,8 @@ class CheckReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     figures: dict[str, float | int | None] = field(default_factory=dict)  # the summary row
+    # what the figures were computed over: {"scope": whole | changed, "reason", ...}
+    scope: dict = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -47,6 +49,7 @@ class CheckReport:
                         "evaluated": s.evaluated, "failed": list(s.failed)} for s in self.suites],
             "seconds": self.seconds,
             "timings": dict(self.timings),
+            "scope": dict(self.scope),
         }
 
 

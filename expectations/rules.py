@@ -22,6 +22,9 @@ class Rule:
     min_value: float | None = 0
     max_value: float | None = 0  # None: no upper bound (an informational figure)
     tables: tuple[str, ...] = ()  # tables the rule reads; a missing one fails the suite
+    # the figure counts offending rows or repeated keys of its one table, so over any rows that
+    # hold every row sharing a key with them it is their share of the whole (expectations/scope.py)
+    per_row: bool = False
 
     def bounds_text(self) -> str:
         if self.min_value is not None and self.max_value is not None:
@@ -75,7 +78,7 @@ def rows_where(table: str, name: str, predicate: str, description: str, why: str
                show: Sequence[str]) -> Rule:
     """Rows of `table` matching `predicate` (the violation) must number 0."""
     return Rule(
-        name=name, description=description, why=why, tables=(table,),
+        name=name, description=description, why=why, tables=(table,), per_row=True,
         value_sql=f"select count(*) from {table} where {predicate}",
         sample_sql=f"select {_cols(show)} from {table} where {predicate} limit 3",
     )
@@ -93,7 +96,7 @@ def duplicate_keys(table: str, keys: Sequence[str], why: str | None = None,
     """Key values that occur more than once must number 0."""
     k = _cols(keys)
     return Rule(
-        name=name, tables=(table,),
+        name=name, tables=(table,), per_row=True,
         description=f"({k}) values occurring more than once in {table}",
         why=why or f"WAREHOUSE.md promises one row per ({k}); a duplicate double-counts in every "
                    "recap and NKO built on it",
@@ -113,7 +116,7 @@ def outside_set(table: str, column: str, allowed: Sequence[object], why: str,
     if not nullable:
         predicate = f"({predicate} or {column} is null)"
     return Rule(
-        name=f"{column}_outside_set", tables=(table,),
+        name=f"{column}_outside_set", tables=(table,), per_row=True,
         description=f"rows of {table} whose {column} is not one of {{{', '.join(map(str, allowed))}}}"
                     + ("" if nullable else " (or is null)"),
         why=why,

@@ -1,7 +1,8 @@
 """Compute every rule's figure in DuckDB: one summary row for the whole night.
 
-This is the only module that reads the warehouse. Each rule is one scalar query, so the cost is a
-few column scans per public table, whatever its size; nothing row-level leaves DuckDB except the
+With expectations/scope.py (which rows changed since the last check) the only module that reads
+the warehouse. Each rule is one scalar query, so the cost is a few column scans per public table
+(or per table of the night's changed rows, see scope.py); nothing row-level leaves DuckDB except the
 handful of sample rows of a rule that fails.
 """
 from __future__ import annotations
@@ -56,7 +57,10 @@ def _sample(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: date) -> str:
     return "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row)) for row in rows)
 
 
-def summarise(con: duckdb.DuckDBPyConnection, suites: Iterable[Suite], as_of: date) -> Summary:
+def summarise(con: duckdb.DuckDBPyConnection, suites: Iterable[Suite], as_of: date,
+              scope=None) -> Summary:
+    """`scope` (expectations.scope.CheckScope): computes a rule over the changed rows when that
+    gives the whole table's figure; None: every rule over its whole tables."""
     summary = Summary()
     existing = _existing_tables(con)
     for suite in suites:
@@ -67,7 +71,8 @@ def summarise(con: duckdb.DuckDBPyConnection, suites: Iterable[Suite], as_of: da
         else:
             try:
                 for rule in suite.rules:
-                    row = con.execute(_sql(rule.value_sql, as_of)).fetchone()
+                    sql = scope.sql_for(con, suite, rule) if scope else rule.value_sql
+                    row = con.execute(_sql(sql, as_of)).fetchone()
                     values[column(suite, rule.name)] = _number(row[0]) if row else None
             except duckdb.Error as exc:  # e.g. a public column renamed: the suite fails, loudly
                 values = dict.fromkeys(values)

@@ -78,14 +78,14 @@ SUITE = Suite(
              description="achievement rows whose colour is not the one their ICI gives",
              why="DOMAIN.md 4: green >= 100, yellow 80 to < 100, red < 80; a stored ICI rounded "
                  "across a boundary would show e.g. 100.00 in yellow",
-             tables=(IA,),
+             tables=(IA,), per_row=True,
              value_sql=f"select count(*) from {IA} where colour is distinct from ({_COLOUR})",
              sample_sql=f"select contract_id, iku_code, period, ici, colour from {IA} "
                         f"where colour is distinct from ({_COLOUR}) limit 3"),
         Rule(name="grade_disagrees_with_nko",
              description="NKO rows whose grade is not the one their NKO gives",
              why="DOMAIN.md 5: the grade bands of the NKO",
-             tables=(NK,),
+             tables=(NK,), per_row=True,
              value_sql=f"select count(*) from {NK} where grade is distinct from ({_GRADE})",
              sample_sql=f"select contract_id, period, nko, grade from {NK} "
                         f"where grade is distinct from ({_GRADE}) limit 3"),

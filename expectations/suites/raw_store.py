@@ -43,7 +43,7 @@ SUITE = Suite(
              description="rows in raw.realisations - distinct report_id",
              why="every realisation in raw must be accounted for by exactly one report id; a "
                  "repeated report would be counted twice when the latest report is chosen",
-             tables=("raw.realisations",),
+             tables=("raw.realisations",), per_row=True,
              value_sql="select count(*) - count(distinct report_id) from raw.realisations",
              sample_sql="select report_id, count(*) as copies from raw.realisations "
                         "group by report_id having count(*) > 1 limit 3"),
