@@ -259,3 +259,31 @@ def test_a_night_reuses_the_project_dbt_parsed_for_the_last_build(nights, tmp_pa
     night_log = (dbt_work_dir(wh) / "logs" / "dbt.log").read_text().split("Running with dbt=")[-1]
     assert "no changes found, skipping parsing" in night_log
     assert "Unable to do partial parsing" not in night_log
+
+
+def test_a_kk_with_events_of_two_years_makes_the_cascading_reads_join_by_contract(nights, tmp_path):
+    """A night reads the cascading inputs of the changed years by their `year` column only while
+    every KK's events name one year (int_dirty_contracts.one_year_per_contract); an addendum that
+    names another year than its KK's (bad data the landing zone allows) makes it use the
+    contracts, and the night still equals a full rebuild."""
+    import shutil
+
+    first, second = nights
+    third = tmp_path / "landing3"
+    shutil.copytree(second, third)
+    write_feed(third, "contract_events", [
+        addendum_event("EV-31", "KK-30", year=TINY_YEAR - 1, effective_period="Q4",
+                       effective_date=date(TINY_YEAR - 1, 10, 1),
+                       signed_date=date(TINY_YEAR - 1, 10, 2), recorded_at=f"{TINY_YEAR}-11-11T09:00",
+                       lines=[line("IKU-30", consolidation="average", parent_iku_code="IKU-20",
+                                   cascade_type="indirect", **_trajectory(5, 5, 5, 6, 6))]),
+    ], name="ce_03.parquet")
+    night, full = tmp_path / "night.duckdb", tmp_path / "full.duckdb"
+    build_warehouse(first, night, date(TINY_YEAR, 11, 10))
+    build_warehouse(third, night, date(TINY_YEAR, 11, 11))
+    build_warehouse(third, full, date(TINY_YEAR, 11, 11))
+    assert [b[1] for b in builds(night)] == ["full", "incremental"]
+    assert query(night, "select distinct one_year_per_contract "
+                        "from intermediate.int_dirty_contracts") == [(False,)]
+    assert "KK-30" in changed(night, 2)
+    assert differing_tables(night, full) == {}

@@ -7,6 +7,7 @@
 -- in_changed_year: every contract of a year with an in_fold contract; the cascading models,
 -- which compare KKs across the year, recompute these (kinerja/build_state.py then finds the
 -- cascading parents and children whose edges or findings really changed).
+-- one_year_per_contract: no KK has events of two years (the same on every row).
 {{ config(materialized='table', meta={'changed_by': 'never'}) }}
 
 {% if build_mode() == 'incremental' %}
@@ -34,7 +35,8 @@ events as (
 ),
 
 contract_years as (
-    select contract_id, min(year) as year from events group by contract_id
+    select contract_id, min(year) as year, count(distinct year) as years
+    from events group by contract_id
 ),
 
 -- one branch per column, each a range the scan can prune on
@@ -95,7 +97,10 @@ select
     l.contract_id,
     c.year,
     l.contract_id in (select contract_id from fold) as in_fold,
-    coalesce(c.year in (select year from changed_years), false) as in_changed_year
+    coalesce(c.year in (select year from changed_years), false) as in_changed_year,
+    -- every KK's events name one year: then a model's `year` column says which KKs are in a
+    -- changed year (macros/incremental.sql changed_years_condition)
+    not exists (select 1 from contract_years where years > 1) as one_year_per_contract
 from listed as l
 left join contract_years as c using (contract_id)
 where l.contract_id is not null
@@ -103,6 +108,7 @@ where l.contract_id is not null
 {% else %}
 select cast(null as varchar) as contract_id, cast(null as integer) as year,
        cast(null as boolean) as in_fold,
-       cast(null as boolean) as in_changed_year
+       cast(null as boolean) as in_changed_year,
+       cast(null as boolean) as one_year_per_contract
 where false
 {% endif %}

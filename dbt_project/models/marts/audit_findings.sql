@@ -5,7 +5,7 @@
 -- Incremental: the cascading rules are recomputed for whole years (int_audit_cascading), the
 -- others for the changed contracts (the pre-hook of dbt_project.yml).
 {{ config(pre_hook="{% if incremental_run() %}delete from {{ this }} where rule like 'CASCADE_%'
-    and {{ changed_rows_condition('contract_id', 'year') }}{% endif %}") }}
+    and {{ changed_years_condition() }}{% endif %}") }}
 
 with findings as (
     select * from {{ ref('int_audit_trajectory') }}
