@@ -11,32 +11,20 @@ perspective_weights as (
     select * from {{ ref('perspective_weights') }}
 ),
 
--- N_p and the scored IKU weight per perspective. Floats are added in a fixed order (an ordered
--- list, summed left to right): DuckDB's parallel sum() may add them in any order, and a rebuild
--- must reproduce the published NKO to the last bit. The list is collected in any order and then
--- sorted by its key (iku_code, unique in the group): the order of `order by iku_code` without an
--- ordered aggregate (which sorts each of the ~2 M small groups on its own).
-scored_lists as (
-    select
-        contract_id,
-        period,
-        perspective,
-        list_sort(list({'k': iku_code, 'wi': weight * ici, 'w': weight}) filter (where ici is not null))
-            as scored,
-        count(ici) as iku_scored
-    from periods
-    group by contract_id, period, perspective
-),
-
+-- N_p and the scored IKU weight per perspective. The terms are added as decimals (each rounded
+-- to 12 places, far below any meaningful precision): a decimal sum is exact, so it is the same in
+-- whatever order DuckDB's parallel sum() adds, and a rebuild reproduces the published NKO to the
+-- last bit. (A float sum depends on the order; fixing the order costs a sorted list per group.)
 by_perspective as (
     select
         contract_id,
         period,
         perspective,
-        list_sum(list_transform(scored, lambda x: x.wi)) as weighted_ici,
-        list_sum(list_transform(scored, lambda x: x.w)) as scored_weight,
-        iku_scored
-    from scored_lists
+        sum((weight * ici)::decimal(38, 12))::double as weighted_ici,
+        (sum(weight::decimal(38, 12)) filter (where ici is not null))::double as scored_weight,
+        count(ici) as iku_scored
+    from periods
+    group by contract_id, period, perspective
 ),
 
 kk_periods as (
@@ -79,19 +67,11 @@ nko as (
         contract_id,
         period,
         {{ achievement_round(
-            'list_sum(list_transform(terms, lambda x: x.c)) / nullif(list_sum(list_transform(terms, lambda x: x.w)), 0)') }} as nko,
-        iku_scored
-    from (
-        select
-            contract_id,
-            period,
-            -- in perspective order, a null perspective last (like `order by perspective`)
-            list_sort(list({'n': perspective is null, 'k': perspective, 'c': perspective_contribution,
-                'w': perspective_weight}) filter (where perspective_nko is not null)) as terms,
-            sum(iku_scored) as iku_scored
-        from weighted
-        group by contract_id, period
-    )
+            '(sum(perspective_contribution::decimal(38, 12)) filter (where perspective_nko is not null))::double
+             / nullif((sum(perspective_weight::decimal(38, 12)) filter (where perspective_nko is not null))::double, 0)') }} as nko,
+        sum(iku_scored) as iku_scored
+    from weighted
+    group by contract_id, period
 )
 
 select
