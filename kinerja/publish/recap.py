@@ -66,7 +66,10 @@ def sheet_title(year, part: int) -> str:
 
 
 XLSX_KINDS = {**{c: "number" for c in NUMERIC}, "year": "int", "unit_level": "int",
-              "is_unit_head": "bool"}
+              "is_unit_head": "bool",
+              # closed sets of the spec (the blocking checks hold the marts to them): their
+              # values never need XML escaping, which is most of the cost of rendering a row
+              **{c: "code" for c in ("perspective", "period", "colour", "kk_grade")}}
 XLSX_WIDTHS = {"unit_name": 36, "iku_name": 48, "holder_nip": 20, "unit_id": 16, "position_id": 20,
                "contract_id": 16, "perspective": 16, "kk_grade": 12}
 CSV_HEADER = ",".join(COLUMNS) + "\n"
@@ -77,10 +80,13 @@ def _csv_field_sql(col: str, kind: str) -> str:
     c = f'"{col}"'
     if kind == "bool":
         return f"coalesce(case when {c} then 'true' else 'false' end, '')"
-    if kind != "text":
+    if kind not in ("text", "code"):
         return f"coalesce(cast({c} as varchar), '')"
     v = f"cast({c} as varchar)"
-    return (f"coalesce(case when regexp_matches({v}, '[\",\\r\\n]') "
+    # four contains() are ten times faster than one regexp_matches('[",\r\n]') (6.4 M rows x 11
+    # text columns in a full publication)
+    special = " or ".join(f"contains({v}, {ch})" for ch in ("','", "'\"'", "chr(10)", "chr(13)"))
+    return (f"coalesce(case when {special} "
             f"then '\"' || replace({v}, '\"', '\"\"') || '\"' else {v} end, '')")
 
 

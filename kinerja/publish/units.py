@@ -7,7 +7,7 @@ the others are copied from the previous night's files at the offsets of its frag
 Units are processed in batches of about ROWS_PER_BATCH rendered achievement rows: per batch
 DuckDB renders, in two queries over `create_render_sources`, each rendered KK's CSV lines and
 sheet XML (`recap.py`) and its dashboard JSON (`dashboard.py`); writer threads compress and
-assemble the units' files (zlib releases the GIL) while DuckDB renders the next batch. At most
+assemble the units' files (deflate releases the GIL) while DuckDB renders the next batch. At most
 two batches are in memory.
 """
 from __future__ import annotations
