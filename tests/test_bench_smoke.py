@@ -47,7 +47,10 @@ def test_bench_tiny_writes_every_figure(tmp_path):
     assert result["batch_steps_inside_full_batch"]  # the full batch itself was full
     assert "(incremental, " in md.read_text()
     assert result["dbt_nodes_full_build"][0]["total_nodes"] > 0
+    for night in ("night_steps", "multiyear_night_steps"):  # the full batch's check recorded
+        assert result[night]["check"]["scope"] == "changed", result[night]
     assert result["machine"]["cpus"] >= 1 and result["load_average"]["end"]
+    assert 0 < result["cpu_probe_s"]["start"] and 0 < result["cpu_probe_s"]["end"]
     text = md.read_text()
     assert text.startswith("# Benchmarks\n\nprose kept\n") and BEGIN in text and END in text
     assert "dbt build / floor" in text

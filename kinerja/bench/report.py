@@ -40,7 +40,10 @@ def render(result: dict) -> str:
         f"scale `{result['scale']}` (year {result['year']}, seed {result['seed']}), "
         f"{result['runs']} run(s) per figure: median (min-max). Load average (1/5/15 min) at start "
         f"{result['load_average']['start']}, at end {result['load_average']['end']}. "
-        f"Bench wall time {result.get('bench_wall_s', '?')} s.",
+        f"Bench wall time {result.get('bench_wall_s', '?')} s."
+        + (f" CPU probe (`run.cpu_probe`: one thread, a fixed zlib task; larger = slower machine) "
+           f"{result['cpu_probe_s']['start']} s at start, {result['cpu_probe_s']['end']} s at end."
+           if "cpu_probe_s" in result else ""),
         "",
         "| what | wall s | CPU s (user+sys, incl. children) | peak RSS MiB (incl. dbt child) | target |",
         "| --- | --- | --- | --- | --- |",

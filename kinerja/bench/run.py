@@ -186,6 +186,25 @@ def machine() -> dict:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def cpu_probe() -> float:
+    """Seconds (best of 3) for a fixed single-thread task: zlib level 1 over ~90 MB of recap-like
+    XML. This VM's speed drifts by a third within an hour (session 5), so the bench records the
+    probe at its start and end: a figure is only comparable with another at a similar probe."""
+    import zlib
+
+    row = ('<row><c t="inlineStr"><is><t>KK-2026-{:06d}</t></is></c><c t="inlineStr"><is><t>'
+           'IKU-{}</t></is></c><c s="2"><v>{}</v></c></row>')
+    data = "".join(row.format(i, i % 40, (i * 7919 % 100003) / 1000) for i in range(800_000)).encode()
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        c = zlib.compressobj(1, zlib.DEFLATED, -15)
+        c.compress(data)
+        c.flush()
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def versions() -> dict:
     from importlib.metadata import version
 
@@ -201,7 +220,8 @@ def run_bench(args) -> dict:
                  "scale": args.scale, "year": year, "seed": args.seed, "runs": args.runs,
                  "years": args.years, "as_of": as_of.isoformat(),
                  "night_as_of": night_day.isoformat(), "machine": machine(),
-                 "versions": versions(), "load_average": {"start": _load()}}
+                 "versions": versions(), "load_average": {"start": _load()},
+                 "cpu_probe_s": {"start": cpu_probe()}}
     landing, gen_s, repaired = landing_for(cache, args.scale, year, args.seed)
     out["landing_repairs"] = {str(year): repaired}
     if gen_s is not None:
@@ -310,6 +330,7 @@ def run_bench(args) -> dict:
         out["ratios"]["multiyear_night_over_night_cpu"] = round(
             f["multiyear_night"]["cpu_s"]["median"] / f["night"]["cpu_s"]["median"], 2)
     out["load_average"]["end"] = _load()
+    out["cpu_probe_s"]["end"] = cpu_probe()
     return out
 
 
