@@ -17,7 +17,7 @@ from .gx_run import preload, run_checkpoint
 from .report import CheckReport, build_report
 from .scope import decide_scope, record_check
 from .suites import ALL_SUITES
-from .summary import summarise
+from .summary import column, summarise
 
 
 def default_docs_dir(warehouse: Path) -> Path:
@@ -79,8 +79,6 @@ def run_checks(warehouse: Path, as_of: date, docs_dir: Path | None = None,
 
 def _computed_over(scope, suites) -> dict[str, str]:
     """Per summary column, what its figure was computed over (shown in the data docs)."""
-    from .summary import column
-
     whole = "the whole table" + ("" if scope.kind == "whole" else
                                  " (its figure was not 0 at the last check, or cannot be scoped)")
     changed = (f"the rows changed since check {scope.since_check_id}: {scope.reason}; the other "
