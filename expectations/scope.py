@@ -30,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 
+from kinerja.build_state import raw_watermark, table_exists
+
 from .rules import Rule, Suite
 from .summary import column
 
@@ -81,17 +83,6 @@ def scopable(rule: Rule) -> bool:
         and "{as_of}" not in rule.value_sql
 
 
-def _exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where "
-                            "table_schema = ? and table_name = ?", [schema, table]).fetchone()[0])
-
-
-def raw_watermark(con):
-    parts = [f"(select max(ingested_at) from raw.{t})" for t in ("contract_events", "realisations")
-             if _exists(con, "raw", t)]
-    return con.execute(f"select greatest({', '.join(parts)})").fetchone()[0] if parts else None
-
-
 @dataclass
 class CheckScope:
     """`whole`, or `changed` since check `since_check_id` (whose figures are `previous`)."""
@@ -130,14 +121,14 @@ def _whole(reason: str, build_id, watermark) -> CheckScope:
 def decide_scope(con: duckdb.DuckDBPyConnection, changed_only: bool) -> CheckScope:
     """Decide on a read-only connection; in `changed` scope, fill temp table changed_contracts."""
     watermark = raw_watermark(con)
-    if not _exists(con, "build", "runs"):
+    if not table_exists(con, "build", "runs"):
         return _whole("the warehouse has no build record (build.runs)", None, watermark)
     build_id = con.execute("select max(build_id) from build.runs").fetchone()[0]
     if not changed_only:
         return _whole("a whole check was asked for", build_id, watermark)
     if os.environ.get("KINERJA_WHOLE_CHECK"):
         return _whole("KINERJA_WHOLE_CHECK is set", build_id, watermark)
-    if not _exists(con, "build", "checks"):
+    if not table_exists(con, "build", "checks"):
         return _whole("no earlier check is recorded", build_id, watermark)
     last = con.execute("select check_id, build_id, raw_watermark, figures from build.checks "
                        "order by check_id desc limit 1").fetchone()

@@ -78,7 +78,7 @@ def code_fingerprint(project: Path = DBT_PROJECT_DIR) -> str:
     return digest.hexdigest()
 
 
-def _table_exists(con, schema: str, table: str) -> bool:
+def table_exists(con, schema: str, table: str) -> bool:
     return bool(con.execute("select count(*) from information_schema.tables "
                             "where table_schema = ? and table_name = ?", [schema, table]).fetchone()[0])
 
@@ -96,7 +96,7 @@ def _full_reason(con, last, as_of: date, fingerprint: str) -> str | None:
     if as_of < last_as_of:
         return f"the as-of date moved back ({last_as_of} -> {as_of})"
     for schema, table in REQUIRED_TABLES:
-        if not _table_exists(con, schema, table):
+        if not table_exists(con, schema, table):
             return f"{schema}.{table} is missing"
     return None
 
@@ -116,16 +116,17 @@ def dbt_memory_limit(con, mode: str) -> str:
     if os.environ.get("KINERJA_DBT_MEMORY_LIMIT"):
         return os.environ["KINERJA_DBT_MEMORY_LIMIT"]
     years = 1
-    if mode == "full" and _table_exists(con, "raw", "contract_events"):
+    if mode == "full" and table_exists(con, "raw", "contract_events"):
         years = con.execute("select count(distinct year) from raw.contract_events").fetchone()[0] or 1
     ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
     gb = max(MEMORY_PER_YEAR_GB, min(MEMORY_PER_YEAR_GB * years, int(ram_gb * MEMORY_SHARE_OF_RAM)))
     return f"{gb}GB"
 
 
-def _watermark(con):
+def raw_watermark(con):
+    """max(ingested_at) of the raw store: what a build (or a check, expectations/scope.py) saw."""
     parts = [f"(select max(ingested_at) from raw.{t})" for t in ("contract_events", "realisations")
-             if _table_exists(con, "raw", t)]
+             if table_exists(con, "raw", t)]
     return con.execute(f"select greatest({', '.join(parts)})").fetchone()[0] if parts else None
 
 
@@ -153,7 +154,7 @@ def prepare_build(warehouse: Path, as_of: date) -> BuildPlan:
             insert into build.runs (build_id, as_of, mode, reason, code_fingerprint, watermark,
                                     prev_build_id, prev_as_of, prev_watermark, started_at, status)
             values (?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, 'running')
-        """, [build_id, as_of, mode, reason, fingerprint, _watermark(con), *prev])
+        """, [build_id, as_of, mode, reason, fingerprint, raw_watermark(con), *prev])
         con.execute("commit")
     finally:
         con.close()
@@ -184,7 +185,7 @@ def _cascading_changes_sql(con) -> str:
     no model kept (the model did not run in this build) has no changes."""
     ctes, changed = [], []
     for n, (table, (rows, kk_columns)) in enumerate(CASCADING_ROWS.items()):
-        if not _table_exists(con, *table.split(".")):
+        if not table_exists(con, *table.split(".")):
             continue
         ctes.append(f"""d{n} as (
             ({rows} except all select * from {table})
