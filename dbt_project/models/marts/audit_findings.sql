@@ -37,4 +37,3 @@ select
     f.detail
 from findings as f
 left join {{ ref('audit_rules') }} as r on f.rule = r.rule
-order by f.year, f.contract_id, f.rule, f.iku_code, f.period, f.event_id

@@ -31,4 +31,3 @@ inner join {{ ref('contract_lines') }} as parent
     on cur.current_contract_id = parent.contract_id
     and ch.parent_iku_code = parent.iku_code
     and ch.year = parent.year
-order by parent_contract_id, ch.parent_iku_code, child_contract_id, child_iku_code

@@ -59,4 +59,3 @@ left join quarter_targets as t
 left join komplemen_year_targets as k
     on v.contract_id = k.contract_id and v.iku_code = k.iku_code and v.event_id = k.event_id
 where not v.is_removed
-order by v.contract_id, v.iku_code

@@ -18,4 +18,3 @@ select
     ici,
     colour
 from {{ ref('int_iku_periods') }}
-order by contract_id, iku_code, period_order

@@ -88,4 +88,3 @@ from kk_periods as k
 inner join nko as n
     on n.contract_id = k.contract_id
     and n.period = k.period
-order by k.contract_id, k.period_order

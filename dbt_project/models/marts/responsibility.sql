@@ -11,4 +11,3 @@ select
     to_quarter,
     event_id
 from {{ ref('int_responsibility') }}
-order by contract_id, fold_seq

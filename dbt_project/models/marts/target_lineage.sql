@@ -36,4 +36,3 @@ left join {{ ref('stg_contract_events') }} as e
 left join {{ ref('int_komplemen_targets') }} as k
     on u.is_komplemen_remaining
     and u.contract_id = k.contract_id and u.iku_code = k.iku_code and u.period = k.period
-order by u.contract_id, u.iku_code, u.period
