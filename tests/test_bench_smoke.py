@@ -15,7 +15,8 @@ from kinerja.bench.run import main
 
 pytestmark = pytest.mark.slow
 
-FIGURES = ("batch", "ingest", "build", "floor", "check", "publish", "night", "multiyear_night")
+FIGURES = ("batch", "ingest", "build", "floor", "check", "publish", "night", "multiyear_night",
+           "night_paired")
 
 
 def test_bench_tiny_writes_every_figure(tmp_path):
@@ -33,7 +34,13 @@ def test_bench_tiny_writes_every_figure(tmp_path):
         assert result["batch_steps_inside_full_batch"][step]["runs"] == 1
     assert set(result["ratios"]) == {
         f"{r}{suffix}" for r in ("build_over_floor", "night_over_full_batch",
-                                 "multiyear_night_over_night") for suffix in ("", "_cpu")}
+                                 "multiyear_night_over_night") for suffix in ("", "_cpu")} | {
+        "night_over_full_batch_paired", "multiyear_night_over_night_paired"}
+    # a pair's ratio is its two measures' wall times (one run each here)
+    f = result["figures"]
+    assert result["ratios"]["multiyear_night_over_night_paired"]["median"] == round(
+        f["multiyear_night"]["wall_s"]["median"] / f["night_paired"]["wall_s"]["median"], 3)
+    assert result["ratios"]["night_over_full_batch_paired"]["runs"] == 1
     # dbt runs as a child of the build step: its memory is counted
     build = result["figures"]["build"]["peak_rss_mib"]["median"]
     assert build >= result["figures"]["ingest"]["peak_rss_mib"]["median"] * 0.5
@@ -41,7 +48,8 @@ def test_bench_tiny_writes_every_figure(tmp_path):
     assert result["night_rows"]["events"] >= 1 and result["night_rows"]["reports"] >= 1
     assert result["multiyear_full_batch"]["wall_s"] > 0
     # the nights are incremental builds and publications on top of the full batch
-    for night in ("night_steps", "multiyear_night_steps"):
+    # the paired 1-year night runs on a restored copy of run 1's built warehouse: still a night
+    for night in ("night_steps", "paired_night_steps", "multiyear_night_steps"):
         assert result[night]["build"]["mode"] == "incremental", result[night]
         assert result[night]["publish"]["mode"] == "incremental", result[night]
     assert result["batch_steps_inside_full_batch"]  # the full batch itself was full
@@ -53,4 +61,4 @@ def test_bench_tiny_writes_every_figure(tmp_path):
     assert 0 < result["cpu_probe_s"]["start"] and 0 < result["cpu_probe_s"]["end"]
     text = md.read_text()
     assert text.startswith("# Benchmarks\n\nprose kept\n") and BEGIN in text and END in text
-    assert "dbt build / floor" in text
+    assert "dbt build / floor" in text and "measured just before it" in text

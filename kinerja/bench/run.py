@@ -115,6 +115,35 @@ def _fresh(path: Path) -> Path:
     return path
 
 
+def _warehouse_files(warehouse: Path) -> list[Path]:
+    """The warehouse file and its sidecars (`.<name>.dbt`, `.<name>.checks`, lock, WAL)."""
+    return sorted(p for p in warehouse.parent.iterdir()
+                  if p.name.startswith((warehouse.name, f".{warehouse.name}.")))
+
+
+def snapshot_built(warehouse: Path, publish: Path, dest: Path) -> None:
+    """Keep a built warehouse, its sidecars (dbt's target dir: the parse a night reuses) and its
+    publication (hard links: a publication never writes into an existing file) in `dest`."""
+    _fresh(dest)
+    for p in _warehouse_files(warehouse):
+        (shutil.copytree if p.is_dir() else shutil.copy2)(p, dest / p.name)
+    shutil.copytree(publish, dest / "publish", copy_function=os.link)
+
+
+def restore_built(snapshot: Path, warehouse: Path, publish: Path) -> None:
+    """Put a `snapshot_built` copy back at its original paths. The same paths matter: dbt's
+    partial parse is keyed on the warehouse path, so a copy elsewhere would parse the whole
+    project again and time a slower night than the bench's."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for p in _warehouse_files(warehouse):
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    shutil.rmtree(publish, ignore_errors=True)
+    for p in snapshot.iterdir():
+        if p.name != "publish":
+            (shutil.copytree if p.is_dir() else shutil.copy2)(p, warehouse.parent / p.name)
+    shutil.copytree(snapshot / "publish", publish, copy_function=os.link)
+
+
 def summarise(values: list[float]) -> dict:
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
             "max": round(max(values), 2), "runs": len(values)}
@@ -232,7 +261,8 @@ def run_bench(args) -> dict:
     base_landing = link_landing({"base": landing}, work / "landing-base")
 
     m: dict[str, list[Measure]] = {k: [] for k in (
-        "batch", "ingest", "build", "check", "publish", "floor", "night", "multiyear_night")}
+        "batch", "ingest", "build", "check", "publish", "floor", "night", "multiyear_night",
+        "night_paired")}
 
     def measure(step: str, cfg: dict) -> Measure:
         """Measure one step; every measure so far is kept in work/measures.json as it comes."""
@@ -268,8 +298,11 @@ def run_bench(args) -> dict:
             _say(f"  floor vs dbt: {out['floor_vs_dbt']}")
         for step in ("check", "publish"):
             m[step].append(measure(step, scfg))
-        m["night"].append(measure("batch", {**cfg, "landing": night_landing,
-                                            "as_of": night_day}))
+        night_cfg = {**cfg, "landing": night_landing, "as_of": night_day}
+        if r == 0 and args.years > 1:  # the multi-year nights are paired with this night again
+            first_night = night_cfg
+            snapshot_built(wb, cfg["publish"], work / "night-base")
+        m["night"].append(measure("batch", night_cfg))
         if r == 0:
             out["dbt_nodes_night_build"] = node_timings(wb)
             out["night_steps"] = m["night"][-1].result["steps"]
@@ -303,8 +336,13 @@ def run_bench(args) -> dict:
                 for f in src.glob("*.parquet"):
                     f.rename(dest / f.name)
             shutil.rmtree(multi_landing / "night")
+            # the 1-year first night again, just before: the machine's speed drifts over the
+            # bench (session 5), so the ratio is also taken per pair measured minutes apart
+            restore_built(work / "night-base", first_night["warehouse"], first_night["publish"])
+            m["night_paired"].append(measure("batch", first_night))
             m["multiyear_night"].append(measure("batch", {**mcfg, "as_of": day}))
             if r == 0:
+                out["paired_night_steps"] = m["night_paired"][-1].result["steps"]
                 out["dbt_nodes_multiyear_night_build"] = node_timings(wm)
                 out["multiyear_night_steps"] = m["multiyear_night"][-1].result["steps"]
         if not args.keep:
@@ -329,9 +367,25 @@ def run_bench(args) -> dict:
             f["multiyear_night"]["wall_s"]["median"] / f["night"]["wall_s"]["median"], 2)
         out["ratios"]["multiyear_night_over_night_cpu"] = round(
             f["multiyear_night"]["cpu_s"]["median"] / f["night"]["cpu_s"]["median"], 2)
+    # per pair measured minutes apart (a run's full batch and its night; each multi-year night
+    # and the 1-year night just before it), so the machine's drift over the bench cancels
+    out["ratios"]["night_over_full_batch_paired"] = _paired(m["night"], m["batch"])
+    if m["multiyear_night"]:
+        out["ratios"]["multiyear_night_over_night_paired"] = _paired(m["multiyear_night"],
+                                                                     m["night_paired"])
+        if not args.keep:
+            shutil.rmtree(first_night["warehouse"].parent, ignore_errors=True)
+            shutil.rmtree(work / "night-base", ignore_errors=True)
     out["load_average"]["end"] = _load()
     out["cpu_probe_s"]["end"] = cpu_probe()
     return out
+
+
+def _paired(numerators: list[Measure], denominators: list[Measure]) -> dict:
+    """Median (min-max) of the wall-time ratios of measures taken in pairs."""
+    ratios = [n.wall_s / d.wall_s for n, d in zip(numerators, denominators, strict=True)]
+    return {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
+            "max": round(max(ratios), 3), "runs": len(ratios)}
 
 
 def _parser() -> argparse.ArgumentParser:
