@@ -106,6 +106,10 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     env = {k: v for k, v in os.environ.items() if k != "KINERJA_BUILD_MODE"}
     env.update(dbt_env(warehouse, as_of, build_mode, memory_limit),
                DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    # dbt.log at info level: node starts, results and errors. Debug level adds every SQL
+    # statement (22,000 lines a night) and costs ~1.5 s of a 20 s night build in dbt's logging;
+    # the SQL of each node is in target/run either way. DBT_LOG_LEVEL_FILE=debug brings it back.
+    env.setdefault("DBT_LOG_LEVEL_FILE", "info")
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
     proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,
