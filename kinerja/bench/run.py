@@ -345,7 +345,9 @@ def run_bench(args) -> dict:
                     f.rename(dest / f.name)
             shutil.rmtree(multi_landing / "night")
             # the 1-year first night again, just before: the machine's speed drifts over the
-            # bench (session 5), so the ratio is also taken per pair measured minutes apart
+            # bench (session 5), so the ratio is also taken per pair measured minutes apart.
+            # The restored files sit in the page cache, unlike the 1-year runs' nights after the
+            # floor's 12 GB: the pair cancels the drift, not the cache (docs/BENCHMARKS.md)
             restore_built(work / "night-base", first_night["warehouse"], first_night["publish"])
             m["night_paired"].append(measure("batch", first_night))
             m["multiyear_night"].append(measure("batch", {**mcfg, "as_of": day}))
