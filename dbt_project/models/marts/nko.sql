@@ -34,8 +34,7 @@ kk_periods as (
         position_id,
         unit_id,
         is_unit_head,
-        period,
-        period_order
+        period
     from periods
 ),
 
