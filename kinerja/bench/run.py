@@ -125,16 +125,7 @@ def snapshot_built(warehouse: Path, publish: Path, dest: Path) -> None:
     """Keep a built warehouse, its sidecars (dbt's target dir: the parse a night reuses) and its
     publication (hard links: a publication never writes into an existing file) in `dest`."""
     _fresh(dest)
-    for p in _warehouse_files(warehouse):
-        (shutil.copytree if p.is_dir() else shutil.copy2)(p, dest / p.name)
-    shutil.copytree(publish, dest / "publish", copy_function=os.link)
-    _settle()
-
-
-def _settle() -> None:
-    """Write the copies' dirty pages out now: the measured night's publication ends with a
-    syncfs, which would otherwise also wait for a 1.3 GB copy the night did not make."""
-    os.sync()
+    _copy_built(_warehouse_files(warehouse), dest, publish, dest / "publish")
 
 
 def restore_built(snapshot: Path, warehouse: Path, publish: Path) -> None:
@@ -145,11 +136,17 @@ def restore_built(snapshot: Path, warehouse: Path, publish: Path) -> None:
     for p in _warehouse_files(warehouse):
         shutil.rmtree(p) if p.is_dir() else p.unlink()
     shutil.rmtree(publish, ignore_errors=True)
-    for p in snapshot.iterdir():
-        if p.name != "publish":
-            (shutil.copytree if p.is_dir() else shutil.copy2)(p, warehouse.parent / p.name)
-    shutil.copytree(snapshot / "publish", publish, copy_function=os.link)
-    _settle()
+    _copy_built([p for p in snapshot.iterdir() if p.name != "publish"], warehouse.parent,
+                snapshot / "publish", publish)
+
+
+def _copy_built(files: list[Path], to_dir: Path, publish: Path, publish_to: Path) -> None:
+    for p in files:
+        (shutil.copytree if p.is_dir() else shutil.copy2)(p, to_dir / p.name)
+    shutil.copytree(publish, publish_to, copy_function=os.link)
+    # write the copies' dirty pages out now: the measured night's publication ends with a
+    # syncfs, which would otherwise also wait for a 1.3 GB copy the night did not make
+    os.sync()
 
 
 def summarise(values: list[float]) -> dict:
