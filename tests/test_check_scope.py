@@ -68,9 +68,10 @@ def test_a_night_reads_its_changed_rows_and_gets_the_whole_figures(second_night,
 
 
 def test_a_duplicate_in_a_rewritten_contract_blocks(second_night, tmp_path):
+    # marts.iku_achievement is a view of intermediate.int_iku_periods: the copy goes there
     with duckdb.connect(str(second_night)) as con:  # KK-40 got an addendum on night 2
-        con.execute("insert into marts.iku_achievement select * from marts.iku_achievement "
-                    "where contract_id = 'KK-40' and period = 'Q4'")
+        con.execute("insert into intermediate.int_iku_periods select * from "
+                    "intermediate.int_iku_periods where contract_id = 'KK-40' and period = 'Q4'")
     report = run_checks(second_night, NIGHT2, docs_dir=tmp_path / "d", changed_only=True)
     assert report.scope["scope"] == "changed"
     assert report.figures["marts_iku_achievement.duplicate_keys"] == 1
@@ -80,9 +81,9 @@ def test_a_duplicate_in_a_rewritten_contract_blocks(second_night, tmp_path):
     # the figure recorded was 1: the next check computes that rule over the whole table (and
     # finds the repair made by hand); every other scopable rule still reads the changed rows
     with duckdb.connect(str(second_night)) as con:
-        con.execute("create table t as select distinct * from marts.iku_achievement")
-        con.execute("delete from marts.iku_achievement")
-        con.execute("insert into marts.iku_achievement select * from t")
+        con.execute("create table t as select distinct * from intermediate.int_iku_periods")
+        con.execute("delete from intermediate.int_iku_periods")
+        con.execute("insert into intermediate.int_iku_periods select * from t")
     again = run_checks(second_night, NIGHT2, docs_dir=tmp_path / "e", changed_only=True)
     assert again.figures["marts_iku_achievement.duplicate_keys"] == 0
     assert again.scope["rules_over_changed_rows"] == len(scopable_columns()) - 1

@@ -134,43 +134,32 @@ def _tree(con, meta: dict) -> dict:
     return {"meta": meta, "periods": list(PERIODS), "units": units}
 
 
+def _period_object_sql(value_by_period: str) -> str:
+    """A JSON object text `{"Q1":<v>,...}` with a key per period that has a value, in report
+    order, from a `{p}`-templated aggregate that is null for a period without rows: one filtered
+    aggregate per period instead of an ordered list() (a sort per group)."""
+    return ("'{' || concat_ws(',', " + ", ".join(
+        f"""'"{p}":' || ({value_by_period.format(p=p)})""" for p in PERIODS) + ") || '}'")
+
+
+def _with_members_sql(obj: str, members: list[tuple[str, str]]) -> str:
+    """The JSON object text `obj` (compact, as DuckDB writes it) with `members` (key, JSON text)
+    appended. JSON parts are put together as text: json_object() parses a JSON argument again,
+    and the KK object holds its lines, which hold their achievements."""
+    return (f"left({obj}, -1) || " + " || ".join(f"""',"{key}":' || {value}""" for key, value in members)
+            + " || '}'")
+
+
 def unit_payload_sql(mask_nip: bool, year) -> str:
     """One row per KK rendered in batch `$batch` of `pub_unit_kk` in the dashboard year (read from
     the render sources of `units.create_render_sources`):
     (kid, JSON of the KK with its lines, achievements and cascading links, its findings as
-    comma-separated JSON objects or null). `units.py` puts them together into the unit's file."""
-    return f"""
-    with kk_sel as (
-        select kid, unit_id, contract_id from pub_unit_kk
-        where batch = $batch and render and year = {_year_sql(year)}
-    ),
-    ach as (
-        select a.contract_id, a.iku_code,
-               -- objects built from ordered lists (not json_group_object) so that the same
-               -- warehouse always publishes byte-identical files (keys in report order)
-               to_json(map_from_entries(list(struct_pack(
-                   k := a.period,
-                   v := json_array(round(a.target, 6), round(a.realisation, 6), round(a.ici, 6),
-                                   a.colour)) order by {PERIOD_ORDER_SQL.format(col='a.period')}))) as per,
-               -- the latest period's attributes (an addendum can change them mid-year)
-               arg_max(a.iku_name, {PERIOD_ORDER_SQL.format(col='a.period')}) as iku_name,
-               arg_max(a.perspective, {PERIOD_ORDER_SQL.format(col='a.period')}) as perspective,
-               arg_max(a.polarity, {PERIOD_ORDER_SQL.format(col='a.period')}) as polarity,
-               arg_max(a.consolidation, {PERIOD_ORDER_SQL.format(col='a.period')}) as consolidation,
-               arg_max(a.weight, {PERIOD_ORDER_SQL.format(col='a.period')})
-                   filter (where a.weight is not null) as weight
-        from pub_src_iku_achievement a
-        where a.contract_id in (select contract_id from kk_sel)
-        group by a.contract_id, a.iku_code
-    ),
-    cl as (
-        select l.* from pub_src_contract_lines l
-        where l.contract_id in (select contract_id from kk_sel)
-    ),
-    lines as (
-        select coalesce(ach.contract_id, cl.contract_id) as contract_id,
-               coalesce(ach.iku_code, cl.iku_code) as iku_code,
-               json_object(
+    comma-separated JSON objects or null). `units.py` puts them together into the unit's file.
+
+    Keys are in a fixed order (report order for periods), so the same warehouse always publishes
+    byte-identical files."""
+    latest = PERIOD_ORDER_SQL.format(col='a.period')
+    line_scalars = """json_object(
                    'c', coalesce(ach.iku_code, cl.iku_code),
                    'n', coalesce(cl.iku_name, ach.iku_name),
                    'ps', coalesce(cl.perspective, ach.perspective),
@@ -182,10 +171,51 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
                           round(cl.target_q4, 6)],
                    'ty', round(cl.target_y, 6),
                    'ct', cl.cascade_type,
-                   'v', cl.version,
-                   'a', coalesce(ach.per, '{{}}'::json),
-                   'up', coalesce(up.parents, '[]'::json),
-                   'down', coalesce(down.children, '[]'::json)) as j
+                   'v', cl.version)::varchar"""
+    line = _with_members_sql(line_scalars, [
+        ("a", "coalesce(ach.per, '{}')"), ("up", "coalesce(up.parents::varchar, '[]')"),
+        ("down", "coalesce(down.children::varchar, '[]')")])
+    # {"id":..,"pos":..,"head":..,"hp":{..},"v":[..],"g":[..],"s":[..],"lines":[..]}: the KK's
+    # own members aggregated from its NKO rows first; its holders and lines (long texts) are
+    # joined to the one row per KK after, never copied through an aggregate
+    kk_head = """json_object('id', n.contract_id, 'pos', any_value(n.position_id),
+                             'head', bool_or(n.is_unit_head))::varchar"""
+    kk_tail = ("json_object("
+               f"""'v', {_periods_list_sql("round(max(n.nko) filter (where n.period = '{p}'), 6)")},
+                   'g', {_periods_list_sql("max(n.grade) filter (where n.period = '{p}')")},
+                   's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")}
+               )::varchar""")
+    kk = ("""left(n.head, -1) || ',"hp":' || coalesce(h.hp::varchar, '{}') || ','"""
+          """ || substr(n.tail, 2, length(n.tail) - 2)"""
+          """ || ',"lines":' || coalesce(kl.lines, '[]') || '}'""")
+    return f"""
+    with kk_sel as (
+        select kid, unit_id, contract_id from pub_unit_kk
+        where batch = $batch and render and year = {_year_sql(year)}
+    ),
+    ach as (
+        select a.contract_id, a.iku_code,
+               {_period_object_sql("max(json_array(round(a.target, 6), round(a.realisation, 6), "
+                                   "round(a.ici, 6), a.colour)::varchar) filter (where a.period = '{p}')")}
+                   as per,
+               -- the latest period's attributes (an addendum can change them mid-year)
+               arg_max(a.iku_name, {latest}) as iku_name,
+               arg_max(a.perspective, {latest}) as perspective,
+               arg_max(a.polarity, {latest}) as polarity,
+               arg_max(a.consolidation, {latest}) as consolidation,
+               arg_max(a.weight, {latest}) filter (where a.weight is not null) as weight
+        from pub_src_iku_achievement a
+        where a.contract_id in (select contract_id from kk_sel)
+        group by a.contract_id, a.iku_code
+    ),
+    cl as (
+        select l.* from pub_src_contract_lines l
+        where l.contract_id in (select contract_id from kk_sel)
+    ),
+    lines as (
+        select coalesce(ach.contract_id, cl.contract_id) as contract_id,
+               coalesce(ach.iku_code, cl.iku_code) as iku_code,
+               {line} as j
         from ach full join cl on cl.contract_id = ach.contract_id and cl.iku_code = ach.iku_code
         left join pub_up up on up.contract_id = coalesce(ach.contract_id, cl.contract_id)
                     and up.iku_code = coalesce(ach.iku_code, cl.iku_code)
@@ -203,24 +233,19 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
         group by contract_id
     ),
     kl as (
-        select contract_id, to_json(list(j order by iku_code)) as lines from lines group by all
+        select contract_id, '[' || string_agg(j, ',' order by iku_code) || ']' as lines
+        from lines group by all
     ),
-    kks as (
-        select n.unit_id, n.contract_id,
-               json_object(
-                   'id', n.contract_id,
-                   'pos', any_value(n.position_id),
-                   'head', bool_or(n.is_unit_head),
-                   'hp', coalesce(any_value(h.hp), '{{}}'::json),
-                   'v', {_periods_list_sql("round(max(n.nko) filter (where n.period = '{p}'), 6)")},
-                   'g', {_periods_list_sql("max(n.grade) filter (where n.period = '{p}')")},
-                   's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")},
-                   'lines', coalesce(any_value(kl.lines), '[]'::json)
-               ) as j
-        from pub_src_nko n left join holders h using (contract_id) left join kl using (contract_id)
+    kk_nko as (
+        select n.unit_id, n.contract_id, {kk_head} as head, {kk_tail} as tail
+        from pub_src_nko n
         where (n.unit_id, n.contract_id) in (select (unit_id, contract_id) from kk_sel)
               and n.year = {_year_sql(year)}
         group by n.unit_id, n.contract_id
+    ),
+    kks as (
+        select n.unit_id, n.contract_id, {kk} as j
+        from kk_nko n left join holders h using (contract_id) left join kl using (contract_id)
     ),
     fnd as (  -- a KK's findings; the dashboard orders a unit's findings itself (app.js)
         select unit_id, contract_id,
@@ -233,7 +258,7 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
         where (unit_id, contract_id) in (select (unit_id, contract_id) from kk_sel)
         group by all
     )
-    select s.kid, k.j::varchar as j, fnd.f
+    select s.kid, k.j as j, fnd.f
     from kk_sel s join kks k using (unit_id, contract_id) left join fnd using (unit_id, contract_id)
     order by s.kid
     """

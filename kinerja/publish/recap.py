@@ -28,13 +28,15 @@ FETCH_ROWS = 20_000
 
 
 def recap_sql(mask_nip: bool = True, where: str = "", source: str = "marts.iku_achievement",
-              ordered: bool = True, nko: str = "marts.nko") -> str:
-    """The recap rows (needs the temp table `pub_units` of `source.create_units_view`)."""
+              ordered: bool = True, nko: str = "marts.nko", unit_columns: bool = True) -> str:
+    """The recap rows (needs the temp table `pub_units` of `source.create_units_view`).
+    `unit_columns` False: unit_level and unit_name are null (a caller that takes them per unit)."""
     order = (f"""order by u.unit_level nulls last, a.unit_id, coalesce(n.is_unit_head, false) desc,
                  a.contract_id, a.iku_code, {PERIOD_ORDER_SQL.format(col='a.period')}"""
              if ordered else "")
     return f"""
-        select a.year, u.unit_level, a.unit_id, u.unit_name, a.position_id, a.contract_id,
+        select a.year, {'u.unit_level' if unit_columns else 'null'} as unit_level, a.unit_id,
+               {'u.unit_name' if unit_columns else 'null'} as unit_name, a.position_id, a.contract_id,
                coalesce(n.is_unit_head, false) as is_unit_head,
                {nip_sql('a.holder_nip', mask_nip)} as holder_nip,
                a.iku_code, a.iku_name, a.perspective, a.weight, a.period,
@@ -42,7 +44,7 @@ def recap_sql(mask_nip: bool = True, where: str = "", source: str = "marts.iku_a
                n.nko as kk_nko, n.grade as kk_grade
         from {source} a
         left join {nko} n on n.contract_id = a.contract_id and n.period = a.period
-        left join pub_units u on u.unit_id = a.unit_id
+        {'left join pub_units u on u.unit_id = a.unit_id' if unit_columns else ''}
         {where}
         {order}
     """
@@ -90,6 +92,18 @@ def _csv_field_sql(col: str, kind: str) -> str:
             f"then '\"' || replace({v}, '\"', '\"\"') || '\"' else {v} end, '')")
 
 
+# The leading columns that hold one value per rendered KK (`pub_unit_kk.kid`: one year, unit and
+# contract; unit_level and unit_name are the unit's in `pub_units`). They are rendered once per KK
+# instead of once per row: text is most of a row's rendering cost. position_id (column 5) is
+# rendered per row, as the mart gives it.
+_KK_HEAD = ("year", "unit_level", "unit_id", "unit_name")
+_KK_ID = "contract_id"
+
+
+def _csv_fields_sql(columns) -> list[str]:
+    return [_csv_field_sql(c, XLSX_KINDS.get(c, "text")) for c in columns]
+
+
 def unit_recap_sql(mask_nip: bool) -> str:
     """The recap rows of the KKs rendered in batch `$batch` (`pub_unit_kk`, read from the render
     sources of `units.create_render_sources`), each as its CSV line and its `<row>` XML, in file
@@ -97,21 +111,38 @@ def unit_recap_sql(mask_nip: bool) -> str:
 
     Rows, not one aggregate per KK: a KK's lines are then contiguous in DuckDB's Arrow output and
     its piece is one slice of the buffer (`units.py`). Sorting first and rendering after keeps
-    the rendered strings out of the sort.
+    the rendered strings out of the sort. The same columns and the same bytes as `recap_sql`
+    (tests/test_publish.py reads the files back).
     """
     from kinerja.publish.xlsx import row_xml_sql
 
-    kinds = [(c, XLSX_KINDS.get(c, "text")) for c in COLUMNS]
-    csv_line = "concat(" + ", ',', ".join(_csv_field_sql(c, k) for c, k in kinds) + ", chr(10))"
+    def kinds(columns):
+        return [(c, XLSX_KINDS.get(c, "text")) for c in columns]
+
+    assert COLUMNS[:6] == (*_KK_HEAD, "position_id", _KK_ID)
+    rest = COLUMNS[6:]
     base = recap_sql(mask_nip, source="""(select * from pub_src_iku_achievement
                                           where (year, unit_id, contract_id) in (
-                                              select (year, unit_id, contract_id) from pub_unit_kk
-                                              where batch = $batch and render))""",
-                     ordered=False, nko="pub_src_nko")
+                                              select (year, unit_id, contract_id) from kk))""",
+                     ordered=False, nko="pub_src_nko", unit_columns=False)
+    csv_line = ("concat(r.csv_head, " + _csv_fields_sql(["position_id"])[0] + ", r.csv_id, "
+                + ", ',', ".join(_csv_fields_sql(rest)) + ", chr(10))")
+    xml_line = ("concat('<row>', r.xml_head, " + row_xml_sql(kinds(["position_id"]), bare=True)
+                + ", r.xml_id, " + row_xml_sql(kinds(rest), bare=True) + ", '</row>')")
     return f"""
-        select r.kid, {csv_line} as csv, {row_xml_sql(kinds)} as xml
-        from (select r.*, k.kid from ({base}) r
-              join pub_unit_kk k using (year, unit_id, contract_id)
+        with kk as (  -- the KKs of the batch, their leading cells rendered once
+            select k.kid, k.year, k.unit_id, k.contract_id,
+                   concat({", ',', ".join(_csv_fields_sql(_KK_HEAD))}, ',') as csv_head,
+                   concat(',', {_csv_fields_sql([_KK_ID])[0]}, ',') as csv_id,
+                   {row_xml_sql(kinds(_KK_HEAD), bare=True)} as xml_head,
+                   {row_xml_sql(kinds([_KK_ID]), bare=True)} as xml_id
+            from (select k.kid, k.year, k.unit_id, k.contract_id, u.unit_level, u.unit_name
+                  from pub_unit_kk k left join pub_units u on u.unit_id = k.unit_id
+                  where k.batch = $batch and k.render) k
+        )
+        select r.kid, {csv_line} as csv, {xml_line} as xml
+        from (select r.*, k.kid, k.csv_head, k.csv_id, k.xml_head, k.xml_id
+              from ({base}) r join kk k using (year, unit_id, contract_id)
               order by k.kid, iku_code, {PERIOD_ORDER_SQL.format(col='period')}) r
     """
 

@@ -70,9 +70,10 @@ def _sql_text(expr: str) -> str:
             f"else {v} end")
 
 
-def row_xml_sql(columns: list[tuple[str, str]]) -> str:
+def row_xml_sql(columns: list[tuple[str, str]], bare: bool = False) -> str:
     """DuckDB expression of one `<row>` from (column, kind) with kind in
-    text|code|int|number|bool (code: text of a closed set, written unescaped).
+    text|code|int|number|bool (code: text of a closed set, written unescaped); `bare`: only the
+    cells, for a row put together from parts.
 
     Cells carry no `r=` reference, so every column emits a cell (`<c/>` when null) to keep its
     position. One `concat` (not a chain of `||`, which copies the row once per cell);
@@ -101,6 +102,8 @@ def row_xml_sql(columns: list[tuple[str, str]]) -> str:
                     f"then ' xml:space=\"preserve\"' else '' end, '>', {_sql_text(v)}, "
                     f"'</t></is></c>') end")
         parts.append(cell)
+    if bare:
+        return "concat(" + ", ".join(parts) + ")"
     return "concat('<row>', " + ", ".join(parts) + ", '</row>')"
 
 
