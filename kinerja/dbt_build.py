@@ -2,7 +2,9 @@
 
 dbt runs in a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
 process, which would lock the warehouse against the later steps (checks, publication) and
-against a read-only reader in the same process. A child also dies cleanly with the batch.
+against a read-only reader in the same process. A child also dies cleanly with the batch. The
+child is dbt's command line run by `kinerja.dbt_child`, which leaves without the interpreter's
+teardown once DuckDB is closed.
 """
 from __future__ import annotations
 
@@ -74,8 +76,9 @@ def _die_with_parent(parent: int | None = None) -> None:
         os._exit(1)
 
 
-def _dbt_executable() -> str:
-    return str(Path(sys.executable).with_name("dbt"))
+def _dbt_command() -> list[str]:
+    """dbt's command line through `kinerja.dbt_child` (dbt's CLI with a shorter exit)."""
+    return [sys.executable, "-m", "kinerja.dbt_child"]
 
 
 def _run_results(work: Path) -> list[dict]:
@@ -112,7 +115,7 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     env.setdefault("DBT_LOG_LEVEL_FILE", "info")
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
-    proc = subprocess.run([_dbt_executable(), *args], env=env, capture_output=True, text=True,
+    proc = subprocess.run([*_dbt_command(), *args], env=env, capture_output=True, text=True,
                           preexec_fn=functools.partial(_die_with_parent, os.getpid()))
     results = _run_results(work)
     failures = _failed_nodes(results)

@@ -1,0 +1,49 @@
+"""The dbt child process (`kinerja.dbt_child`): dbt's exit codes, and a warehouse left
+checkpointed although the process ends with os._exit."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+import duckdb
+import pytest
+from dbt.cli.main import dbtRunnerResult
+
+from kinerja.dbt_build import DbtBuildFailed, run_dbt
+from kinerja.dbt_child import exit_code
+
+AS_OF = date(2026, 12, 31)
+
+
+def test_exit_codes_are_dbts():
+    assert exit_code(dbtRunnerResult(success=True)) == 0
+    assert exit_code(dbtRunnerResult(success=False)) == 1  # a node failed or errored
+    assert exit_code(dbtRunnerResult(success=False, exception=RuntimeError("x"))) == 2
+
+
+def test_a_dbt_that_cannot_start_exits_2_and_says_why(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "kinerja.dbt_child", "run", "--project-dir",
+                           str(tmp_path / "missing")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
+
+
+def test_seeds_are_checkpointed_into_the_file_before_the_child_exits(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()
+    run_dbt("seed", wh, AS_OF)
+    # os._exit skips dbt-duckdb's atexit close: the child closes DuckDB itself, so nothing is
+    # left in the write-ahead log for the next process to replay
+    assert not (tmp_path / "wh.duckdb.wal").exists()
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("select count(*) from reference.perspective_weights").fetchone()[0] >= 0
+
+
+@pytest.mark.slow
+def test_a_model_that_fails_names_itself(tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()  # no raw store: the staging model cannot read its source
+    with pytest.raises(DbtBuildFailed) as failed:
+        run_dbt("run", wh, AS_OF, extra=["--select", "stg_units"])
+    assert "model.kinerja.stg_units: error" in str(failed.value)
