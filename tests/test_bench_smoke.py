@@ -7,9 +7,11 @@ marts.iku_achievement.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
+from kinerja.bench.cache import DROP_CACHES, read_back
 from kinerja.bench.report import BEGIN, END
 from kinerja.bench.run import main
 
@@ -59,6 +61,16 @@ def test_bench_tiny_writes_every_figure(tmp_path):
         assert result[night]["check"]["scope"] == "changed", result[night]
     assert result["machine"]["cpus"] >= 1 and result["load_average"]["end"]
     assert 0 < result["cpu_probe_s"]["start"] and 0 < result["cpu_probe_s"]["end"]
+    # every measured step started from a settled cache (dropped where the bench may: root)
+    assert result["page_cache"]["dropped_before_each_step"] == os.access(DROP_CACHES, os.W_OK)
     text = md.read_text()
     assert text.startswith("# Benchmarks\n\nprose kept\n") and BEGIN in text and END in text
     assert "dbt build / floor" in text and "measured just before it" in text
+
+
+def test_read_back_reads_every_file_under_a_path(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.bin").write_bytes(b"1" * 1000)
+    (tmp_path / "y.bin").write_bytes(b"2" * 24)
+    assert read_back([tmp_path]) == 1024
+    assert read_back([tmp_path / "y.bin"]) == 24

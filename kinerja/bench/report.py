@@ -44,7 +44,11 @@ def render(result: dict) -> str:
         f"Bench wall time {result.get('bench_wall_s', '?')} s."
         + (f" CPU probe (`run.cpu_probe`: one thread, a fixed zlib task; larger = slower machine) "
            f"{result['cpu_probe_s']['start']} s at start, {result['cpu_probe_s']['end']} s at end."
-           if "cpu_probe_s" in result else ""),
+           if "cpu_probe_s" in result else "")
+        + ((" Page cache dropped before each measured step, its inputs read back (`cache.py`)."
+            if result["page_cache"]["dropped_before_each_step"] else
+            " Page cache NOT dropped before the steps (not root): runs start from whatever it "
+            "holds.") if "page_cache" in result else ""),
         "",
         "| what | wall s | CPU s (user+sys, incl. children) | peak RSS MiB (incl. dbt child) | target |",
         "| --- | --- | --- | --- | --- |",

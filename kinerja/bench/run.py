@@ -25,6 +25,7 @@ from pathlib import Path
 
 from dataclasses import asdict
 
+from kinerja.bench.cache import settle as settle_cache
 from kinerja.bench.measure import Measure, measure_step
 from kinerja.bench.night import write_night
 from kinerja.paths import REPO_ROOT, dbt_work_dir
@@ -119,6 +120,15 @@ def _warehouse_files(warehouse: Path) -> list[Path]:
     """The warehouse file and its sidecars (`.<name>.dbt`, `.<name>.checks`, lock, WAL)."""
     return sorted(p for p in warehouse.parent.iterdir()
                   if p.name.startswith((warehouse.name, f".{warehouse.name}.")))
+
+
+def _step_inputs(cfg: dict) -> list[Path]:
+    """What a measured step reads first: its landing zone and its warehouse with sidecars."""
+    paths = [Path(cfg["landing"])] if "landing" in cfg else []
+    warehouse = Path(cfg["warehouse"])
+    if warehouse.parent.exists():
+        paths += _warehouse_files(warehouse)
+    return paths
 
 
 def snapshot_built(warehouse: Path, publish: Path, dest: Path) -> None:
@@ -270,13 +280,18 @@ def run_bench(args) -> dict:
         "night_paired")}
 
     def measure(step: str, cfg: dict) -> Measure:
-        """Measure one step; every measure so far is kept in work/measures.json as it comes."""
+        """Measure one step from a settled page cache (`cache.py`); every measure so far is kept
+        in work/measures.json as it comes."""
+        cache_state = settle_cache(_step_inputs(cfg))
+        dropped.append(cache_state["dropped"])
         result = measure_step(step, cfg, _say)
-        partial.append({"step": step, "load": _load(), **asdict(result)})
+        partial.append({"step": step, "load": _load(), "page_cache": cache_state,
+                        **asdict(result)})
         (work / "measures.json").write_text(json.dumps(partial, indent=1, default=str))
         return result
 
     partial: list[dict] = []
+    dropped: list[bool] = []
     batch_steps: list[dict] = []
     for r in range(args.runs):
         _say(f"run {r + 1}/{args.runs} (load {_load()})")
@@ -342,9 +357,8 @@ def run_bench(args) -> dict:
                     f.rename(dest / f.name)
             shutil.rmtree(multi_landing / "night")
             # the 1-year first night again, just before: the machine's speed drifts over the
-            # bench (session 5), so the ratio is also taken per pair measured minutes apart.
-            # The restored files sit in the page cache, unlike the 1-year runs' nights after the
-            # floor's 12 GB: the pair cancels the drift, not the cache (docs/BENCHMARKS.md)
+            # bench (session 5), so the ratio is also taken per pair measured minutes apart;
+            # both nights start from a settled page cache (cache.py)
             restore_built(work / "night-base", first_night["warehouse"], first_night["publish"])
             m["night_paired"].append(measure("batch", first_night))
             m["multiyear_night"].append(measure("batch", {**mcfg, "as_of": day}))
@@ -383,6 +397,12 @@ def run_bench(args) -> dict:
         if not args.keep:
             shutil.rmtree(first_night["warehouse"].parent, ignore_errors=True)
             shutil.rmtree(work / "night-base", ignore_errors=True)
+    out["page_cache"] = {"dropped_before_each_step": all(dropped),
+                         "how": "sync, drop the clean page cache (root only), read the step's "
+                                "landing zone and warehouse back (kinerja/bench/cache.py)"}
+    if not all(dropped):
+        _say("note: the page cache could not be dropped (not root): runs start from whatever "
+             "the cache holds")
     out["load_average"]["end"] = _load()
     out["cpu_probe_s"]["end"] = cpu_probe()
     return out
