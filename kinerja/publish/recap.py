@@ -111,8 +111,8 @@ def unit_recap_sql(mask_nip: bool) -> str:
 
     Rows, not one aggregate per KK: a KK's lines are then contiguous in DuckDB's Arrow output and
     its piece is one slice of the buffer (`units.py`). Sorting first and rendering after keeps
-    the rendered strings out of the sort. The same columns and the same bytes as `recap_sql`
-    (tests/test_publish.py reads the files back).
+    the rows' rendered strings out of the sort (only the short per-KK heads ride along). The same
+    columns and the same bytes as `recap_sql` (tests/test_publish.py reads the files back).
     """
     from kinerja.publish.xlsx import row_xml_sql
 
