@@ -176,18 +176,18 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
         ("a", "coalesce(ach.per, '{}')"), ("up", "coalesce(up.parents::varchar, '[]')"),
         ("down", "coalesce(down.children::varchar, '[]')")])
     # {"id":..,"pos":..,"head":..,"hp":{..},"v":[..],"g":[..],"s":[..],"lines":[..]}: the KK's
-    # own members aggregated from its NKO rows first; its holders and lines (long texts) are
-    # joined to the one row per KK after, never copied through an aggregate
-    kk_head = """json_object('id', n.contract_id, 'pos', any_value(n.position_id),
-                             'head', bool_or(n.is_unit_head))::varchar"""
-    kk_tail = ("json_object("
-               f"""'v', {_periods_list_sql("round(max(n.nko) filter (where n.period = '{p}'), 6)")},
+    # members aggregated from its NKO rows and its holders (short texts) first; its lines (long)
+    # are appended to the one row per KK after, never copied through an aggregate
+    kk_members = f"""json_object(
+                   'id', n.contract_id,
+                   'pos', any_value(n.position_id),
+                   'head', bool_or(n.is_unit_head),
+                   'hp', coalesce(any_value(h.hp), '{{}}'::json),
+                   'v', {_periods_list_sql("round(max(n.nko) filter (where n.period = '{p}'), 6)")},
                    'g', {_periods_list_sql("max(n.grade) filter (where n.period = '{p}')")},
                    's', {_periods_list_sql("max(n.iku_scored) filter (where n.period = '{p}')")}
-               )::varchar""")
-    kk = ("""left(n.head, -1) || ',"hp":' || coalesce(h.hp::varchar, '{}') || ','"""
-          """ || substr(n.tail, 2, length(n.tail) - 2)"""
-          """ || ',"lines":' || coalesce(kl.lines, '[]') || '}'""")
+               )::varchar"""
+    kk = _with_members_sql("n.members", [("lines", "coalesce(kl.lines, '[]')")])
     return f"""
     with kk_sel as (
         select kid, unit_id, contract_id from pub_unit_kk
@@ -237,15 +237,15 @@ def unit_payload_sql(mask_nip: bool, year) -> str:
         from lines group by all
     ),
     kk_nko as (
-        select n.unit_id, n.contract_id, {kk_head} as head, {kk_tail} as tail
-        from pub_src_nko n
+        select n.unit_id, n.contract_id, {kk_members} as members
+        from pub_src_nko n left join holders h using (contract_id)
         where (n.unit_id, n.contract_id) in (select (unit_id, contract_id) from kk_sel)
               and n.year = {_year_sql(year)}
         group by n.unit_id, n.contract_id
     ),
     kks as (
         select n.unit_id, n.contract_id, {kk} as j
-        from kk_nko n left join holders h using (contract_id) left join kl using (contract_id)
+        from kk_nko n left join kl using (contract_id)
     ),
     fnd as (  -- a KK's findings; the dashboard orders a unit's findings itself (app.js)
         select unit_id, contract_id,

@@ -100,8 +100,13 @@ _KK_HEAD = ("year", "unit_level", "unit_id", "unit_name")
 _KK_ID = "contract_id"
 
 
-def _csv_fields_sql(columns) -> list[str]:
-    return [_csv_field_sql(c, XLSX_KINDS.get(c, "text")) for c in columns]
+def _kinds(columns) -> list[tuple[str, str]]:
+    return [(c, XLSX_KINDS.get(c, "text")) for c in columns]
+
+
+def _csv_cells_sql(columns) -> str:
+    """The CSV fields of `columns` with the commas between them, as arguments of a concat()."""
+    return ", ',', ".join(_csv_field_sql(c, k) for c, k in _kinds(columns))
 
 
 def unit_recap_sql(mask_nip: bool) -> str:
@@ -116,26 +121,23 @@ def unit_recap_sql(mask_nip: bool) -> str:
     """
     from kinerja.publish.xlsx import row_xml_sql
 
-    def kinds(columns):
-        return [(c, XLSX_KINDS.get(c, "text")) for c in columns]
-
     assert COLUMNS[:6] == (*_KK_HEAD, "position_id", _KK_ID)
     rest = COLUMNS[6:]
     base = recap_sql(mask_nip, source="""(select * from pub_src_iku_achievement
                                           where (year, unit_id, contract_id) in (
                                               select (year, unit_id, contract_id) from kk))""",
                      ordered=False, nko="pub_src_nko", unit_columns=False)
-    csv_line = ("concat(r.csv_head, " + _csv_fields_sql(["position_id"])[0] + ", r.csv_id, "
-                + ", ',', ".join(_csv_fields_sql(rest)) + ", chr(10))")
-    xml_line = ("concat('<row>', r.xml_head, " + row_xml_sql(kinds(["position_id"]), bare=True)
-                + ", r.xml_id, " + row_xml_sql(kinds(rest), bare=True) + ", '</row>')")
+    csv_line = (f"concat(r.csv_head, {_csv_cells_sql(['position_id'])}, r.csv_id, "
+                f"{_csv_cells_sql(rest)}, chr(10))")
+    xml_line = (f"concat('<row>', r.xml_head, {row_xml_sql(_kinds(['position_id']), bare=True)}, "
+                f"r.xml_id, {row_xml_sql(_kinds(rest), bare=True)}, '</row>')")
     return f"""
         with kk as (  -- the KKs of the batch, their leading cells rendered once
             select k.kid, k.year, k.unit_id, k.contract_id,
-                   concat({", ',', ".join(_csv_fields_sql(_KK_HEAD))}, ',') as csv_head,
-                   concat(',', {_csv_fields_sql([_KK_ID])[0]}, ',') as csv_id,
-                   {row_xml_sql(kinds(_KK_HEAD), bare=True)} as xml_head,
-                   {row_xml_sql(kinds([_KK_ID]), bare=True)} as xml_id
+                   concat({_csv_cells_sql(_KK_HEAD)}, ',') as csv_head,
+                   concat(',', {_csv_cells_sql([_KK_ID])}, ',') as csv_id,
+                   {row_xml_sql(_kinds(_KK_HEAD), bare=True)} as xml_head,
+                   {row_xml_sql(_kinds([_KK_ID]), bare=True)} as xml_id
             from (select k.kid, k.year, k.unit_id, k.contract_id, u.unit_level, u.unit_name
                   from pub_unit_kk k left join pub_units u on u.unit_id = k.unit_id
                   where k.batch = $batch and k.render) k
