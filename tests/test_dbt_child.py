@@ -47,3 +47,21 @@ def test_a_model_that_fails_names_itself(tmp_path):
     with pytest.raises(DbtBuildFailed) as failed:
         run_dbt("run", wh, AS_OF, extra=["--select", "stg_units"])
     assert "model.kinerja.stg_units: error" in str(failed.value)
+
+
+def test_the_memory_limit_is_set_per_command_and_keeps_the_partial_parse(tmp_path):
+    """A full build and the night after it get different memory limits (build_state.
+    dbt_memory_limit); the on-run-start hook sets each, and the second command reuses the first's
+    parse (a limit in profiles.yml settings made dbt parse the whole project again)."""
+    from kinerja.dbt_build import dbt_work_dir
+
+    wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()
+    log = dbt_work_dir(wh) / "logs" / "dbt.log"
+    run_dbt("seed", wh, AS_OF, memory_limit="1234MB")
+    first = log.read_text()
+    assert "DuckDB memory_limit 1234MB (1.1 GiB)" in first
+    run_dbt("seed", wh, AS_OF, memory_limit="2GB")
+    second = log.read_text()[len(first):]
+    assert "DuckDB memory_limit 2GB (1.8 GiB)" in second
+    assert "Unable to do partial parsing" not in second
