@@ -149,6 +149,13 @@ def parse(data: bytes, feed: str) -> LandingTable:
     except Exception as exc:  # noqa: BLE001
         raise FileRejected(f"unreadable_parquet: {footer_rows} rows declared but the data cannot "
                            f"be read ({_short(exc)}); re-export it", footer_rows) from None
+    try:
+        # e.g. a string that is not UTF-8: DuckDB would meet it as a fatal error that stops the
+        # whole warehouse (every later statement of the batch fails), not as a bad value
+        table.validate(full=True)
+    except Exception as exc:  # noqa: BLE001
+        raise FileRejected(f"unreadable_parquet: {footer_rows} rows declared but the data is not "
+                           f"valid ({_short(exc)}); re-export it", footer_rows) from None
     rows = table.num_rows
     table = _decode_dictionaries(table, rows)
     families = _check_columns(table, feed, rows)

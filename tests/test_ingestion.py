@@ -369,6 +369,29 @@ def test_truncated_parquet_is_rejected(landing, wh):
     assert reason.startswith("unreadable_parquet: footer unreadable")
 
 
+def test_a_string_that_is_not_utf8_rejects_the_file_and_the_batch_goes_on(landing, wh):
+    """Found by test_batch_hostile's random damage: one flipped byte in a string page made
+    DuckDB fail fatally and every later file of the run with it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = write_feed(landing, "realisations", [report("RP-1"), report("RP-2")])
+    table = pq.read_table(path)
+    ids = table.column("report_id").combine_chunks()
+    data = bytearray(ids.buffers()[2].to_pybytes())
+    data[0] = 0xFF  # not a UTF-8 lead byte
+    bad = pa.Array.from_buffers(pa.string(), len(ids), [None, ids.buffers()[1], pa.py_buffer(data)])
+    pq.write_table(table.set_column(table.schema.get_field_index("report_id"), "report_id", bad),
+                   path)
+    write_feed(landing, "realisations", [report("RP-3")], name="re_later.parquet")
+    ingest(landing, wh)
+    entry, reason = _rejected(wh)
+    assert entry["rows_read"] == 2
+    assert reason.startswith("unreadable_parquet: 2 rows declared but the data is not valid")
+    assert "UTF8" in reason
+    assert raw_ids(wh, "realisations") == ["RP-3"]
+
+
 def test_missing_required_column_rejects_the_file(landing, wh):
     write_feed(landing, "realisations", [report("RP-1"), report("RP-2"), report("RP-3")],
                drop=("reported_at",))
