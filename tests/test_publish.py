@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from kinerja.publish import LAST, atomic, publish
 from kinerja.publish.masking import mask_nip, mask_text, nip_sql
-from tests.test_publish_fixture import build
+from tests.test_publish_fixture import build, keep_kk_rows
 
 AS_OF = date(2026, 12, 31)
 REPO = Path(__file__).resolve().parent.parent
@@ -425,6 +425,7 @@ def _night(wh: Path, build_id: int, mode: str = "incremental", status: str = "do
                 year integer)""")
         for stmt in sql:
             con.execute(stmt)
+        keep_kk_rows(con)
         con.execute("insert into build.runs values (?, date '2026-12-31', ?, 'test', now(), now(), ?)",
                     [build_id, mode, status])
         for c in dirty:

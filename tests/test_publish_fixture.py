@@ -205,8 +205,23 @@ def build(path: Path, fanout: int = 2, staff: int = 2, ikus: int = 3, seed: int 
     table("marts.audit_findings",
           [("finding_id", S), ("rule", S), ("severity", S), ("year", I), ("contract_id", S),
            ("iku_code", S), ("period", S), ("event_id", S), ("detail", S)], findings)
+    keep_kk_rows(con)
     con.close()
     return path
+
+
+def keep_kk_rows(con) -> None:
+    """What the build keeps for the publication (models/intermediate/int_kk_achievement_rows.sql),
+    here from the hand-made marts: call it again after changing them."""
+    con.execute("""
+        create schema if not exists intermediate;
+        create or replace table intermediate.int_kk_achievement_rows as
+        select a.year, a.contract_id, a.unit_id, bool_or(h.is_unit_head) as is_unit_head,
+               count(*) as achievement_rows
+        from marts.iku_achievement a
+        join (select distinct contract_id, is_unit_head from marts.nko) h using (contract_id)
+        group by all
+    """)
 
 
 def test_fixture_nko_is_weighted_mean_of_icis(tmp_path):

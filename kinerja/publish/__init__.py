@@ -20,7 +20,8 @@ from datetime import date
 from pathlib import Path
 
 from kinerja.publish import atomic, dashboard, datadocs, fragments, incremental, recap, units
-from kinerja.publish.source import connect, create_units_view, require_marts, tree_fingerprint
+from kinerja.publish.source import (KK_ROWS, connect, create_units_view, require_marts,
+                                    tree_fingerprint)
 
 LAST = {}  # what the last publish() in this process did (mode, reason, units): for the batch log
 
@@ -46,15 +47,14 @@ def publish(warehouse, publish_dir, as_of: date | None, check_report=None,
     with atomic.staging_dir(live) as tmp:
         with connect(warehouse) as con:
             dashboard.register_functions(con)  # before any query: DuckDB refuses it later
-            require_marts(con, "iku_achievement", "nko")
+            require_marts(con, "iku_achievement", "nko", KK_ROWS)
             create_units_view(con, as_of)
             year = dashboard.dashboard_year(con)
             dashboard._setup(con, year)
-            con.execute("""
+            con.execute(f"""
                 create or replace temp table pub_kk as
-                select distinct year, contract_id, unit_id from (
-                    select year, contract_id, unit_id from marts.iku_achievement
-                    union all select year, contract_id, unit_id from marts.nko)
+                select year, contract_id, unit_id, is_unit_head, achievement_rows
+                from {KK_ROWS}
             """)
             state = {"format": incremental.FORMAT, "nip_masked": mask_nip,
                      "dashboard_year": year, "tree": tree_fingerprint(con)}

@@ -164,10 +164,10 @@ def write_indexes(con, out_dir: Path) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = con.execute("""
-        select a.year, u.unit_level, a.unit_id, u.unit_name, u.parent_unit_id,
-               count(distinct a.contract_id), count(*)
-        from marts.iku_achievement a left join pub_units u using (unit_id)
-        group by all order by a.year, u.unit_level nulls last, a.unit_id
+        select k.year, u.unit_level, k.unit_id, u.unit_name, u.parent_unit_id,
+               count(distinct k.contract_id), sum(k.achievement_rows)::bigint
+        from pub_kk k left join pub_units u using (unit_id)
+        group by all order by k.year, u.unit_level nulls last, k.unit_id
     """).fetchall()
     index = out_dir / "index.csv"
     index.unlink(missing_ok=True)  # never write into a file hard-linked from the previous night

@@ -60,10 +60,18 @@ def _has_relation(con, schema: str, name: str) -> bool:
         [schema, name]).fetchall()[0][0])
 
 
+# the publication's list of KKs and their row counts, kept by the build (dbt_project/models/
+# intermediate/int_kk_achievement_rows.sql)
+KK_ROWS = "intermediate.int_kk_achievement_rows"
+
+
 def require_marts(con, *names: str) -> None:
-    missing = [n for n in names if not _has_relation(con, "marts", n)]
+    """Fail clearly when a relation the publication reads is missing: a name is a mart, or
+    `schema.name`."""
+    qualified = [n if "." in n else f"marts.{n}" for n in names]
+    missing = [n for n in qualified if not _has_relation(con, *n.split("."))]
     if missing:
-        raise WarehouseMissing("warehouse has no " + ", ".join(f"marts.{n}" for n in missing)
+        raise WarehouseMissing("warehouse has no " + ", ".join(missing)
                                + "; build it with `kinerja run` first")
 
 

@@ -61,19 +61,14 @@ def plan_work(con, old_index: Path | None = None) -> int:
     con.execute(f"""
         create or replace temp table pub_unit_kk as
         with units as (select distinct year, unit_id from {todo}),
-        kk_rows as (select year, unit_id, contract_id, count(*) as n
-                    from marts.iku_achievement group by all),
-        unit_rows as (select year, unit_id, sum(n)::bigint as n from kk_rows group by all),
-        heads as (select year, unit_id, contract_id, bool_or(is_unit_head) as head
-                  from marts.nko group by all),
+        unit_rows as (select year, unit_id, sum(achievement_rows)::bigint as n
+                      from pub_kk group by all),
         work as (select year, unit_id, coalesce(r.n, 0) as unit_rows,
                         (row_number() over (order by year, unit_id))::integer as seq
                  from units left join unit_rows r using (year, unit_id)),
         k as (select w.seq, w.unit_rows, p.year, p.unit_id, p.contract_id,
-                     coalesce(h.head, false) as head, coalesce(r.n, 0) as rows
-              from pub_kk p join work w using (year, unit_id)
-              left join heads h using (year, unit_id, contract_id)
-              left join kk_rows r using (year, unit_id, contract_id))
+                     p.is_unit_head as head, p.achievement_rows as rows
+              from pub_kk p join work w using (year, unit_id))
         select k.*, {render} as render,
                -- the file order: head KK first, then contract_id
                (row_number() over (order by k.seq, k.head desc, k.contract_id))::integer as kid,
