@@ -81,6 +81,24 @@ def _dbt_command() -> list[str]:
     return [sys.executable, "-m", "kinerja.dbt_child"]
 
 
+def start_dbt_child() -> subprocess.Popen:
+    """A dbt child that imports dbt now and runs the command `run_dbt(..., child=)` gives it
+    later: the batch starts it before ingesting, so the import overlaps the ingest. Stop an
+    unused one with `stop_dbt_child`."""
+    from kinerja.dbt_child import WAIT
+
+    return subprocess.Popen([*_dbt_command(), WAIT], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=functools.partial(_die_with_parent, os.getpid()))
+
+
+def stop_dbt_child(child: subprocess.Popen) -> None:
+    """End a started child that has not been given a command (no-op once it has run one)."""
+    if child.returncode is None:
+        child.kill()
+        child.communicate()
+
+
 def _run_results(work: Path) -> list[dict]:
     """The node results of the last dbt command (empty when dbt stopped before writing them)."""
     results = work / "target" / "run_results.json"
@@ -97,12 +115,14 @@ def _failed_nodes(results: list[dict]) -> list[str]:
 
 def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None = None,
             quiet: bool = True, build_mode: str | None = None,
-            memory_limit: str | None = None) -> DbtBuildResult:
+            memory_limit: str | None = None,
+            child: subprocess.Popen | None = None) -> DbtBuildResult:
     """Run one dbt command (build, run, test, seed); raise DbtBuildFailed naming what failed.
 
     `build_mode`: the mode of the build.runs row prepare_build opened for this command (None:
     the macros read build.runs themselves); `memory_limit`: that build's DuckDB memory limit
-    (None: profiles.yml's default, 3GB)."""
+    (None: the project's default, 3GB, macros/memory_limit.sql); `child`: a child from
+    `start_dbt_child` to run it in (None: a new one)."""
     args = dbt_args(command, warehouse, extra)
     if quiet:
         args = ["--quiet", "--no-use-colors", *args]
@@ -115,12 +135,17 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     env.setdefault("DBT_LOG_LEVEL_FILE", "info")
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
-    proc = subprocess.run([*_dbt_command(), *args], env=env, capture_output=True, text=True,
-                          preexec_fn=functools.partial(_die_with_parent, os.getpid()))
+    if child is None:
+        proc = subprocess.run([*_dbt_command(), *args], env=env, capture_output=True, text=True,
+                              preexec_fn=functools.partial(_die_with_parent, os.getpid()))
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    else:
+        stdout, stderr = child.communicate(json.dumps({"args": args, "env": env}) + "\n")
+        returncode, output = child.returncode, stdout + stderr
     results = _run_results(work)
     failures = _failed_nodes(results)
-    if proc.returncode != 0:
-        detail = "; ".join(failures[:5]) or (proc.stdout + proc.stderr).strip()[-2000:]
+    if returncode != 0:
+        detail = "; ".join(failures[:5]) or output.strip()[-2000:]
         raise DbtBuildFailed(
             f"dbt {command} failed ({len(failures)} node(s)): {detail} (logs: {work / 'logs'})"
         )

@@ -65,3 +65,29 @@ def test_the_memory_limit_is_set_per_command_and_keeps_the_partial_parse(tmp_pat
     second = log.read_text()[len(first):]
     assert "DuckDB memory_limit 2GB (1.8 GiB)" in second
     assert "Unable to do partial parsing" not in second
+
+
+def test_a_started_child_runs_the_command_it_is_given_later(tmp_path):
+    from kinerja.dbt_build import start_dbt_child, stop_dbt_child
+
+    wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()
+    child = start_dbt_child()
+    result = run_dbt("seed", wh, AS_OF, child=child)
+    # three seeds and the on-run-start hook (macros/memory_limit.sql)
+    assert child.returncode == 0 and result.nodes == 4 and not result.failures
+    stop_dbt_child(child)  # a no-op once it ran
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("select count(*) from reference.audit_rules").fetchone()[0] > 0
+
+
+def test_a_started_child_without_a_command_ends(tmp_path):
+    from kinerja.dbt_build import start_dbt_child, stop_dbt_child
+    from kinerja.dbt_child import NO_COMMAND
+
+    child = start_dbt_child()
+    stop_dbt_child(child)
+    assert child.returncode == -9
+    child = start_dbt_child()
+    child.stdin.close()  # the batch went away before its build: the child leaves by itself
+    assert child.wait(timeout=60) == NO_COMMAND
