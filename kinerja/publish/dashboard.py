@@ -84,27 +84,37 @@ def _setup(con, year) -> None:
         select contract_id, any_value(unit_id) as unit_id from marts.nko where year = {y}
         group by contract_id
     """)
-    # the cascading links of every IKU line of the dashboard year's KKs, upwards (parents) and
-    # downwards (children); past years are not in the dashboard
     con.execute("""
+        create or replace temp table pub_findings as
+        select f.*, k.unit_id from marts.audit_findings f join pub_kk_unit k using (contract_id)
+    """)
+
+
+def create_links(con, rendered: str | None = None) -> None:
+    """`pub_up`, `pub_down`: the cascading links of every IKU line of the dashboard year's KKs
+    (pub_kk_unit), upwards (parents) and downwards (children), for the KKs' dashboard JSON; past
+    years are not in the dashboard. `rendered` (a subquery of contract_ids): only those KKs' links,
+    when a night renders a few thousand KKs (units.create_render_sources)."""
+    only = "" if rendered is None else f" and {{column}} in {rendered}"
+    con.execute(f"""
         create or replace temp table pub_up as
         select child_contract_id as contract_id, child_iku_code as iku_code,
                to_json(list(json_array(parent_contract_id, parent_iku_code, parent_unit_id,
                                        cascade_type) order by parent_contract_id)) as parents
         from marts.cascading_edges
-        where child_contract_id in (select contract_id from pub_kk_unit) group by all
+        where child_contract_id in (select contract_id from pub_kk_unit)
+              {only.format(column="child_contract_id")}
+        group by all
     """)
-    con.execute("""
+    con.execute(f"""
         create or replace temp table pub_down as
         select parent_contract_id as contract_id, parent_iku_code as iku_code,
                to_json(list(json_array(child_contract_id, child_iku_code, child_unit_id, cascade_type)
                             order by child_unit_id, child_contract_id, child_iku_code)) as children
         from marts.cascading_edges
-        where parent_contract_id in (select contract_id from pub_kk_unit) group by all
-    """)
-    con.execute("""
-        create or replace temp table pub_findings as
-        select f.*, k.unit_id from marts.audit_findings f join pub_kk_unit k using (contract_id)
+        where parent_contract_id in (select contract_id from pub_kk_unit)
+              {only.format(column="parent_contract_id")}
+        group by all
     """)
 
 

@@ -105,6 +105,8 @@ def create_render_sources(con, incremental: bool) -> None:
     rendered = con.execute("select coalesce(sum(rows), 0) from pub_unit_kk where render"
                            ).fetchall()[0][0]
     copy = incremental and rendered <= MAX_COPIED_ROWS
+    dashboard.create_links(con, "(select contract_id from pub_unit_kk where render)" if copy
+                           else None)
     for mart in RENDER_SOURCES:
         if copy:
             con.execute(f"""
