@@ -103,10 +103,11 @@ def _full_reason(con, last, as_of: date, fingerprint: str) -> str | None:
 
 # DuckDB's memory limit for dbt (KINERJA_DBT_MEMORY_LIMIT, which dbt_project/macros/memory_limit.sql
 # applies). A build's working set grows with the rows it recomputes: the full build of a one-year
-# ministry store peaks at ~2 GB of buffers and fits in 3 GB (the full batch's 4 GiB target), while the full build of a five-year
-# store ran out of memory at 3 GB (operators that cannot spill: ordered list aggregates, pivots).
-# So a full build gets 3 GB per year of contracts in the store, up to 3/4 of the machine's memory;
-# an incremental build recomputes a few thousand contracts and keeps 3 GB.
+# ministry store peaks at ~2 GB of buffers and fits in 3 GB (the full batch's 4 GiB target), while
+# the full build of a five-year store ran out of memory at 3 GB (operators that cannot spill:
+# ordered list aggregates, pivots). So a full build gets 3 GB per year of contracts in the store,
+# up to 3/4 of the machine's memory; an incremental build recomputes a few thousand contracts and
+# keeps 3 GB.
 MEMORY_PER_YEAR_GB = 3
 MEMORY_SHARE_OF_RAM = 0.75
 
