@@ -136,12 +136,9 @@ def run_dbt(command: str, warehouse: Path, as_of: date, extra: list[str] | None 
     work = dbt_work_dir(warehouse)
     (work / "target" / "run_results.json").unlink(missing_ok=True)
     if child is None:
-        proc = subprocess.run([*_dbt_command(), *args], env=env, capture_output=True, text=True,
-                              preexec_fn=functools.partial(_die_with_parent, os.getpid()))
-        returncode, output = proc.returncode, proc.stdout + proc.stderr
-    else:
-        stdout, stderr = child.communicate(json.dumps({"args": args, "env": env}) + "\n")
-        returncode, output = child.returncode, stdout + stderr
+        child = start_dbt_child()
+    stdout, stderr = child.communicate(json.dumps({"args": args, "env": env}) + "\n")
+    returncode, output = child.returncode, stdout + stderr
     results = _run_results(work)
     failures = _failed_nodes(results)
     if returncode != 0:

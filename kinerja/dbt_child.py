@@ -6,9 +6,10 @@ to an atexit hook), flushes the logs and ends the process with `os._exit`: the i
 teardown (freeing every object of dbt's manifest and graph) took ~0.8 s of each build and
 writes nothing.
 
-Started as `python -m kinerja.dbt_child --wait-for-command` (kinerja.dbt_build.start_dbt_child),
-it imports dbt first and then reads its command and environment as one JSON line on stdin: the
-batch starts it before ingesting, so dbt's import (~1.3 s) is done by the time the build begins.
+kinerja.dbt_build starts it as `python -m kinerja.dbt_child --wait-for-command`
+(`start_dbt_child`): it imports dbt first and then reads its command and environment as one JSON
+line on stdin. The batch starts it before ingesting, so dbt's import (~1.3 s) is done by the time
+the build begins. Given dbt's arguments instead, it runs them at once.
 """
 from __future__ import annotations
 

@@ -95,7 +95,9 @@ def create_links(con, rendered: str | None = None) -> None:
     (pub_kk_unit), upwards (parents) and downwards (children), for the KKs' dashboard JSON; past
     years are not in the dashboard. `rendered` (a subquery of contract_ids): only those KKs' links,
     when a night renders a few thousand KKs (units.create_render_sources)."""
-    only = "" if rendered is None else f" and {{column}} in {rendered}"
+    def only(column: str) -> str:
+        return "" if rendered is None else f"and {column} in {rendered}"
+
     con.execute(f"""
         create or replace temp table pub_up as
         select child_contract_id as contract_id, child_iku_code as iku_code,
@@ -103,7 +105,7 @@ def create_links(con, rendered: str | None = None) -> None:
                                        cascade_type) order by parent_contract_id)) as parents
         from marts.cascading_edges
         where child_contract_id in (select contract_id from pub_kk_unit)
-              {only.format(column="child_contract_id")}
+              {only("child_contract_id")}
         group by all
     """)
     con.execute(f"""
@@ -113,7 +115,7 @@ def create_links(con, rendered: str | None = None) -> None:
                             order by child_unit_id, child_contract_id, child_iku_code)) as children
         from marts.cascading_edges
         where parent_contract_id in (select contract_id from pub_kk_unit)
-              {only.format(column="parent_contract_id")}
+              {only("parent_contract_id")}
         group by all
     """)
 

@@ -67,7 +67,7 @@ def plan_work(con, old_index: Path | None = None) -> int:
                         (row_number() over (order by year, unit_id))::integer as seq
                  from units left join unit_rows r using (year, unit_id)),
         k as (select w.seq, w.unit_rows, p.year, p.unit_id, p.contract_id,
-                     p.is_unit_head as head, p.achievement_rows as rows
+                     coalesce(p.is_unit_head, false) as head, p.achievement_rows as rows
               from pub_kk p join work w using (year, unit_id))
         select k.*, {render} as render,
                -- the file order: head KK first, then contract_id
@@ -105,14 +105,13 @@ def create_render_sources(con, incremental: bool) -> None:
     rendered = con.execute("select coalesce(sum(rows), 0) from pub_unit_kk where render"
                            ).fetchall()[0][0]
     copy = incremental and rendered <= MAX_COPIED_ROWS
-    dashboard.create_links(con, "(select contract_id from pub_unit_kk where render)" if copy
-                           else None)
+    rendered_kks = "(select contract_id from pub_unit_kk where render)"
+    dashboard.create_links(con, rendered_kks if copy else None)
     for mart in RENDER_SOURCES:
         if copy:
             con.execute(f"""
                 create or replace temp table pub_src_{mart} as
-                select * from marts.{mart}
-                where contract_id in (select contract_id from pub_unit_kk where render)
+                select * from marts.{mart} where contract_id in {rendered_kks}
             """)
         else:
             con.execute(f"create or replace temp view pub_src_{mart} as select * from marts.{mart}")
